@@ -1,0 +1,79 @@
+"""Command line: build_parser() and main(argv) -> exit code.
+
+Each subcommand lives in the module of its stage, which provides add_arguments(parser) and
+main(args) -> int. Those modules keep heavy imports (torch, mediapipe, cv2) inside functions,
+so `drowsy --help` is fast and the runtime never imports torch.
+Exit codes: 0 success, 1 a handled error (one line on stderr), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import DrowsyError, UsageError
+
+COMMANDS = (
+    ("run", "drowsy.app", "detect drowsiness live from a camera, a video file or a stream"),
+    ("bench", "drowsy.bench", "time every stage of the real pipeline and the classifier"),
+    ("eval-video", "drowsy.evaluate", "frame AUC/EER and blink recall on labelled clips, against baselines"),
+    ("train", "drowsy.train", "train the eye-state CNN (needs the [train] extra)"),
+    ("eval", "drowsy.evalmodel", "evaluate an eye model on CEW, MRL or a folder of eyes"),
+    ("export-onnx", "drowsy.export", "export a checkpoint to ONNX with its contract in the metadata"),
+    ("report", "drowsy.report", "plot a timeline of one session from its --out JSONL"),
+    ("info", "drowsy.info", "versions, ONNX Runtime providers, and which models would be used"),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like argparse but without the usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="drowsy", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"drowsy {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module, helptext in COMMANDS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue  # a command whose module is not part of this build
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks of errors")
+        mod.add_arguments(p)
+        p.set_defaults(_main=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_main", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._main(args) or 0)
+    except UsageError as e:
+        if args.debug:
+            raise
+        print(f"drowsy {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except DrowsyError as e:
+        if args.debug:
+            raise
+        print(f"drowsy {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"drowsy {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

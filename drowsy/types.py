@@ -1,0 +1,115 @@
+"""Frozen dataclasses passed between the runtime stages (numpy only, no heavy imports).
+
+Conventions: pixel coordinates in the original frame, images BGR uint8 until crop.py
+converts to gray; times in seconds (`t`, `*_s`), durations of stages in ms (`*_ms`).
+Eye index 0 is the subject's right eye (image left in a non-mirrored camera), 1 the left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame. `index` is the 0-based decode index, `t` seconds from the source."""
+
+    image: np.ndarray  # (H, W, 3) uint8 BGR
+    index: int
+    t: float
+
+
+@dataclass(frozen=True)
+class Face:
+    """The one face chosen in a frame (the largest if several)."""
+
+    landmarks: np.ndarray  # (478, 2) float32, pixel x, y in the original frame
+    blendshapes: Mapping[str, float] = field(default_factory=dict)  # e.g. eyeBlinkLeft
+    yaw_deg: float = 0.0  # head pose from the facial transformation matrix, 0 = frontal
+    pitch_deg: float = 0.0
+    n_faces: int = 1
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """xyxy box around all landmarks."""
+        x0, y0 = self.landmarks.min(axis=0)
+        x1, y1 = self.landmarks.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass(frozen=True)
+class EyeCrops:
+    """Aligned grayscale crops of both eyes: the centre crop first, then the J jitters."""
+
+    crops: np.ndarray  # (2, J+1, S, S) uint8, S from the model's crop spec (24)
+    corners: np.ndarray  # (2, 4, 2) float32: the centre crop's square in frame pixels
+    mean_gray: float  # mean intensity of the centre crops, for the "too dark" check
+
+
+@dataclass(frozen=True)
+class EyeScores:
+    """Classifier output per eye: mean over jittered crops, and their spread."""
+
+    p_closed: np.ndarray  # (2,) float32, [right, left]
+    spread: np.ndarray  # (2,) float32, std over the jittered crops (low = confident)
+    raw: np.ndarray  # (2, J+1) float32, every crop's probability
+
+    @property
+    def fused(self) -> float:
+        """One closed score per frame: the mean of both eyes."""
+        return float(np.mean(self.p_closed))
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth a line in the events log: alert on/off, blink, microsleep, face lost..."""
+
+    t: float
+    kind: str  # alert_on, alert_off, blink, microsleep, face_lost, face_found, camera_lost, ...
+    data: Mapping[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"t": round(self.t, 4), "event": self.kind, **self.data}
+
+
+@dataclass(frozen=True)
+class Drowsiness:
+    """State of the temporal logic after one frame."""
+
+    closed: bool | None  # None: not assessable (no face, head turned, too dark)
+    perclos: float | None  # None until the window holds enough assessable time
+    closed_for_s: float  # length of the current continuous closure, 0 when open
+    alert: bool
+    reason: str | None  # "perclos", "microsleep", "not_visible" ... or None
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything the pipeline knows about one frame, with per-stage timings in ms."""
+
+    frame: Frame
+    face: Face | None
+    crops: EyeCrops | None
+    scores: EyeScores | None
+    state: Drowsiness
+    timings_ms: Mapping[str, float]
+
+    def to_json(self) -> dict:
+        """The per-frame record of `drowsy run --out` (one JSON object per line)."""
+        p = None if self.scores is None else [round(float(v), 5) for v in self.scores.p_closed]
+        return {
+            "frame": self.frame.index,
+            "t": round(self.frame.t, 4),
+            "face": self.face is not None,
+            "p_closed": p,
+            "closed": self.state.closed,
+            "perclos": None if self.state.perclos is None else round(self.state.perclos, 5),
+            "closed_for": round(self.state.closed_for_s, 4),
+            "alert": self.state.alert,
+            "reason": self.state.reason,
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }
