@@ -112,3 +112,20 @@ def resolve_landmarker(explicit: str | os.PathLike | None = None, download: bool
         raise DrowsyError(f"no face landmarker model: download {LANDMARKER_URL} to {dest} "
                           "or pass --landmarker PATH")
     return download_landmarker(dest)
+
+
+def mask_url(url: str) -> str:
+    """A stream URL safe for logs and events: the password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    netloc = f"{parts.username or ''}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
