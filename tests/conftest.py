@@ -34,7 +34,7 @@ def _offline_landmarker(shared):
     os.environ["DROWSY_OFFLINE"] = "1"
 
 
-def make_tiny_eye_model(path: Path, size: int = 24, threshold: float = 0.5, scale: float = 1.8,
+def make_tiny_eye_model(path: Path, size: int = 24, threshold: float = 0.5, scale: float = 1.5,
                         extra_meta: dict | None = None) -> Path:
     """A contract-keeping eye model: P(closed) = 1 - mean(crop) / 255 (dark crop = closed)."""
     import onnx

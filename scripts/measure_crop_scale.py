@@ -1,0 +1,82 @@
+"""Choose the crop scale (crop side / eye-corner distance) on labelled real video.
+
+For every labelled clip, the landmarker runs once per frame; then each candidate scale cuts the
+eyes, the eye model scores them, and the frame-level ROC AUC / EER of the fused p_closed against
+the labels (partial_ambiguous frames left out) is reported per scale. Also prints the eye-corner
+distances seen, i.e. how many pixels an eye really has before it is resampled to the model size.
+
+    python scripts/measure_crop_scale.py [--model assets/eye_state.onnx] [--videos ../shared/videos]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from drowsy.capture import VideoSource
+from drowsy.classify import EyeClassifier
+from drowsy.crop import EYE_CORNERS, CropSpec, crop_eyes
+from drowsy.landmarks import Landmarker
+from drowsy.metrics import eer, roc_auc
+from drowsy.paths import default_eye_model, shared_dir
+
+
+def labelled_clips(root: Path):
+    for labels in sorted(root.rglob("*.eyestate.csv")):
+        video = labels.with_name(labels.name[: -len(".eyestate.csv")])
+        if video.is_file():
+            yield video, labels
+
+
+def read_labels(path: Path) -> dict[int, int]:
+    """frame → closed (0/1), without the partial_ambiguous frames."""
+    with open(path) as f:
+        return {int(r["frame"]): int(r["closed"]) for r in csv.DictReader(f) if r["partial_ambiguous"] == "0"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(default_eye_model()))
+    ap.add_argument("--videos", default=str(shared_dir() / "videos"))
+    ap.add_argument("--landmarker", default=str(shared_dir() / "models" / "face_landmarker.task"))
+    ap.add_argument("--scales", default="1.2,1.35,1.5,1.65,1.8,2.0,2.2")
+    ap.add_argument("--jitter", type=int, default=8)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    clf = EyeClassifier(args.model, device="cpu")
+    frames = []  # (image, landmarks, label)
+    dists = []
+    for video, labels in labelled_clips(Path(args.videos)):
+        lab = read_labels(labels)
+        with Landmarker(args.landmarker, blendshapes=False) as lmk:
+            src = VideoSource(video)
+            for fr in src:
+                face = lmk(fr)
+                if face is None or fr.index not in lab:
+                    continue
+                frames.append((fr.image, face.landmarks, lab[fr.index]))
+                dists += [float(np.hypot(*(face.landmarks[a] - face.landmarks[b]))) for a, b in EYE_CORNERS]
+            src.close()
+    y = np.array([f[2] for f in frames])
+    d = np.array(dists)
+    print(f"{len(frames)} labelled frames with a face ({int(y.sum())} closed); eye-corner distance px: "
+          f"median {np.median(d):.1f}, 5–95 % {np.percentile(d, 5):.1f}–{np.percentile(d, 95):.1f}")
+    print("| scale | frame AUC | EER |\n|---|---|---|")
+    rows = []
+    for s in [float(v) for v in args.scales.split(",")]:
+        spec = CropSpec(size=clf.spec.size, scale=s, mirror_left=clf.spec.mirror_left)
+        p = np.array([clf(crop_eyes(img, lm, spec, args.jitter)).fused for img, lm, _ in frames])
+        auc, (e, _) = roc_auc(y, p), eer(y, p)
+        rows.append({"scale": s, "auc": auc, "eer": e})
+        print(f"| {s:.2f} | {auc:.4f} | {100 * e:.2f} % |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"model": args.model, "jitter": args.jitter, "rows": rows,
+                                               "corner_dist_median_px": float(np.median(d))}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
