@@ -41,7 +41,7 @@ class CropSpec:
     """The crop geometry contract shared by training, export and the runtime cropper."""
 
     size: int = 24  # output side in pixels
-    scale: float = 1.5  # crop side / eye-corner distance: CEW and MRL eyes fill ~2/3 of their patch
+    scale: float = 1.65  # crop side / eye-corner distance: best frame AUC over clean+degraded clips (scripts/measure_crop_scale.py)
     mirror_left: bool = False  # flip the left eye's crops (False: the model saw both sides)
 
     def to_metadata(self) -> str:
