@@ -33,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="drowsy", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="drowsy", description="Real-time drowsiness detection: eye state from a tiny ONNX CNN on "
+                     "MediaPipe face landmarks, PERCLOS and microsleep alerts in seconds.")
     parser.add_argument("--version", action="version", version=f"drowsy {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
