@@ -16,6 +16,7 @@ import numpy as np
 
 from .crop import CropSpec
 from .errors import DrowsyError
+from .paths import cache_dir as user_cache_dir
 from .types import EyeCrops, EyeScores
 
 META_CROP = "drowsy.crop"
@@ -27,7 +28,7 @@ _CPU, _CUDA, _TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtEx
 DEVICES = {"cpu": [_CPU], "cuda": [_CUDA, _CPU], "tensorrt": [_TRT, _CUDA, _CPU]}
 
 
-def _provider_list(device: str, size: int, cache_dir: Path | None) -> list:
+def _provider_list(device: str, size: int, cache_dir: Path | None, input_name: str = "crops") -> list:
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -42,14 +43,19 @@ def _provider_list(device: str, size: int, cache_dir: Path | None) -> list:
         if p == _TRT:
             # A dynamic batch needs an optimisation profile; the engine cache avoids a
             # rebuild (tens of seconds on a Jetson) on every start.
-            shape = lambda n: f"crops:{n}x1x{size}x{size}"  # noqa: E731
+            # The profile names the model's own input: a name that is not in the graph is an error.
+            shape = lambda n: f"{input_name}:{n}x1x{size}x{size}"  # noqa: E731
             opts = {"trt_profile_min_shapes": shape(1), "trt_profile_opt_shapes": shape(18),
                     "trt_profile_max_shapes": shape(128), "trt_engine_cache_enable": "True",
-                    "trt_engine_cache_path": str(cache_dir or Path.home() / ".cache" / "drowsy" / "trt")}
+                    "trt_engine_cache_path": str(cache_dir or user_cache_dir() / "trt")}
             out.append((p, opts))
         else:
             out.append(p)
     return out
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 class EyeClassifier:
@@ -65,14 +71,18 @@ class EyeClassifier:
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads  # 0 = onnxruntime's default (all cores)
         so.log_severity_level = 3
+        # Idle worker threads would otherwise spin for a while after every call, taking
+        # CPU from the landmarker's threads between frames (measured: ~8 ms CPU per frame).
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             # Build a CPU session first to read the contract: a broken file fails here.
             probe = ort.InferenceSession(str(path), so, providers=[_CPU])
         except Exception as e:  # onnxruntime raises its own exception types per failure
-            raise DrowsyError(f"eye model {path} is not a valid ONNX model: {str(e).splitlines()[0]}") from None
+            raise DrowsyError(f"eye model {path} is not a valid ONNX model: {_first_line(e)}") from None
         meta = probe.get_modelmeta().custom_metadata_map
         self.spec = CropSpec.from_metadata(meta.get(META_CROP))
         self._check_contract(probe, path)
+        self._check_outputs(probe, path)
         try:
             self.threshold = float(meta.get(META_THRESHOLD, "0.5"))
         except ValueError:
@@ -82,7 +92,7 @@ class EyeClassifier:
         self.metadata = dict(meta)
         self.path = path
         self.device = device
-        requested = _provider_list(device, self.spec.size, trt_cache)
+        requested = _provider_list(device, self.spec.size, trt_cache, probe.get_inputs()[0].name)
         if requested == [_CPU]:
             self.session = probe
         else:
@@ -92,7 +102,7 @@ class EyeClassifier:
                     self.session = ort.InferenceSession(str(path), so, providers=requested)
                 except Exception as e:
                     if device != "auto":
-                        raise DrowsyError(f"cannot start {device} for the eye model: {str(e).splitlines()[0]}") from None
+                        raise DrowsyError(f"cannot start {device} for the eye model: {_first_line(e)}") from None
                     self.session = probe
         self.providers = self.session.get_providers()
         first = requested[0] if isinstance(requested[0], str) else requested[0][0]
@@ -118,6 +128,21 @@ class EyeClassifier:
             raise DrowsyError(f"eye model {path}: first output must be float32, found {outs[0].type if outs else 'none'}")
         if len(outs[0].shape) not in (1, 2):
             raise DrowsyError(f"eye model {path}: first output must be [N] or [N,1], found {outs[0].shape}")
+
+    def _check_outputs(self, sess, path: Path) -> None:
+        """Run black and white crops once: a model that returns logits, NaN or the wrong count
+        fails here, when loaded, not as false alarms during a run."""
+        s = self.spec.size
+        x = np.repeat(np.array([0, 255], dtype=np.uint8), 2)[:, None, None, None] * np.ones((1, 1, s, s), np.uint8)
+        try:
+            y = np.asarray(sess.run(None, {sess.get_inputs()[0].name: x})[0], dtype=np.float64)
+        except Exception as e:  # onnxruntime's own exception types
+            raise DrowsyError(f"eye model {path} fails on a test batch: {_first_line(e)}") from None
+        if y.size != len(x):
+            raise DrowsyError(f"eye model {path}: {y.size} outputs for a batch of {len(x)} crops")
+        if not np.all(np.isfinite(y)) or y.min() < 0.0 or y.max() > 1.0:
+            raise DrowsyError(f"eye model {path}: outputs must be probabilities in [0, 1], "
+                              f"got {y.min():.4g} to {y.max():.4g} (logits without a sigmoid?)")
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """P(closed) for a batch of crops, (N, S, S) or (N, 1, S, S) uint8 → (N,) float32."""

@@ -7,8 +7,10 @@ cache, else a one-time download from its official address (size and sha256 check
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +20,7 @@ LANDMARKER_URL = ("https://storage.googleapis.com/mediapipe-models/face_landmark
                   "face_landmarker/float16/1/face_landmarker.task")
 LANDMARKER_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
 LANDMARKER_SIZE = 3_758_596
+LANDMARKER_NAME = "face_landmarker.task"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +51,11 @@ def cache_dir() -> Path:
     return Path(base) / "drowsy"
 
 
+def cached_landmarker() -> Path:
+    """Where the one-time download goes (and where a person may put the file by hand)."""
+    return cache_dir() / LANDMARKER_NAME
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -63,54 +71,101 @@ def find_landmarker(explicit: str | os.PathLike | None = None) -> tuple[Path | N
     env = os.environ.get("DROWSY_LANDMARKER")
     if env:
         return Path(env), "$DROWSY_LANDMARKER"
-    cached = cache_dir() / "face_landmarker.task"
+    cached = cached_landmarker()
     if cached.is_file():
         return cached, "user cache"
     return None, "not found"
 
 
-def download_landmarker(dest: Path, url: str = LANDMARKER_URL, quiet: bool = False) -> Path:
-    """One-time download with a progress bar; the file is kept only if its sha256 matches."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".part")
-    h = hashlib.sha256()
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _progress(done: int, total: int) -> None:
+    bar = "#" * int(30 * min(done, total) / max(total, 1))
+    print(f"\rdownloading face landmarker {done / 1e6:4.1f}/{total / 1e6:.1f} MB [{bar:<30}]",
+          end="", file=sys.stderr, flush=True)
+
+
+def download_landmarker(dest: Path, url: str | None = None, sha256: str | None = None,
+                        size: int | None = None, quiet: bool = False, timeout_s: float = 20.0) -> Path:
+    """One-time download with a progress bar; the file is kept only if size and sha256 match.
+
+    The bytes go to a unique temporary file beside `dest` and are renamed into place only
+    after the check, so an interrupted or tampered download never leaves a file that a
+    later start would trust. url/sha256/size default to the official file (tests pass a
+    local server's).
+    """
+    url = url or LANDMARKER_URL
+    sha256 = sha256 or LANDMARKER_SHA256
+    size = size or LANDMARKER_SIZE
+    where = f"download {url} and put it at {dest} (or pass --landmarker PATH)"
     try:
-        with urllib.request.urlopen(url, timeout=20) as r, open(tmp, "wb") as f:
-            total = int(r.headers.get("Content-Length") or LANDMARKER_SIZE)
-            done = 0
-            while block := r.read(1 << 16):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    except OSError as e:
+        raise DrowsyError(f"cannot write the face landmarker to {dest.parent} ({_one_line(e)}); "
+                          f"{where}") from None
+    tmp = Path(tmp_name)
+    h = hashlib.sha256()
+    done = 0
+    bar = not quiet and sys.stderr.isatty()  # a progress bar in a log file is noise
+    try:
+        if not quiet and not bar:
+            print(f"downloading face landmarker ({size / 1e6:.1f} MB) to {dest}", file=sys.stderr)
+        with urllib.request.urlopen(url, timeout=timeout_s) as r, os.fdopen(fd, "wb") as f:
+            fd = -1
+            # Read at most one byte past the expected size: a wrong or endless answer stops there.
+            while done <= size and (block := r.read(min(1 << 16, size + 1 - done))):
                 f.write(block)
                 h.update(block)
                 done += len(block)
-                if not quiet:
-                    bar = "#" * int(30 * done / max(total, 1))
-                    print(f"\rdownloading face landmarker {done / 1e6:4.1f}/{total / 1e6:.1f} MB [{bar:<30}]",
-                          end="", file=sys.stderr, flush=True)
-        if not quiet:
+                if bar:
+                    _progress(done, size)
+        if bar:
             print(file=sys.stderr)
-    except OSError as e:
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        if fd >= 0:
+            os.close(fd)
         tmp.unlink(missing_ok=True)
-        raise DrowsyError(f"cannot download the face landmarker ({e}); download {url} "
-                          f"and put it at {dest} (or pass --landmarker PATH)") from None
-    if h.hexdigest() != LANDMARKER_SHA256:
+        if bar:
+            print(file=sys.stderr)
+        raise DrowsyError(f"cannot download the face landmarker ({_one_line(e)}); {where}") from None
+    except BaseException:  # Ctrl-C mid-download: leave nothing half-written behind
         tmp.unlink(missing_ok=True)
-        raise DrowsyError(f"downloaded face landmarker has sha256 {h.hexdigest()}, expected "
-                          f"{LANDMARKER_SHA256}; not used")
+        raise
+    if done != size:
+        tmp.unlink(missing_ok=True)
+        got = f"more than {size}" if done > size else str(done)
+        raise DrowsyError(f"downloaded face landmarker has {got} bytes, expected {size}; not used; {where}")
+    if h.hexdigest() != sha256:
+        tmp.unlink(missing_ok=True)
+        raise DrowsyError(f"downloaded face landmarker has sha256 {h.hexdigest()}, expected {sha256}; "
+                          f"not used; {where}")
     tmp.replace(dest)
     return dest
 
 
 def resolve_landmarker(explicit: str | os.PathLike | None = None, download: bool = True) -> Path:
-    """The landmarker model to use, downloading it once into the user cache if needed."""
+    """The landmarker model to use, downloading it once into the user cache if needed.
+
+    A file named by the user is trusted as it is (it may be another variant); the cached
+    copy is ours, so it must still be the official file, else it is fetched again.
+    """
     path, source = find_landmarker(explicit)
-    if path is not None:
+    if path is not None and source != "user cache":
         if not path.is_file():
             raise DrowsyError(f"face landmarker not found at {path} (from {source})")
         return path
-    dest = cache_dir() / "face_landmarker.task"
+    dest = cached_landmarker()
+    damaged = path is not None
+    if damaged and path.stat().st_size == LANDMARKER_SIZE and sha256_of(path) == LANDMARKER_SHA256:
+        return path
+    what = f"the cached face landmarker {dest} is damaged" if damaged else "no face landmarker model"
     if not download or os.environ.get("DROWSY_OFFLINE"):
-        raise DrowsyError(f"no face landmarker model: download {LANDMARKER_URL} to {dest} "
-                          "or pass --landmarker PATH")
+        raise DrowsyError(f"{what}: download {LANDMARKER_URL} to {dest} or pass --landmarker PATH")
+    if damaged:
+        print(f"drowsy: {what}; fetching it again", file=sys.stderr)
     return download_landmarker(dest)
 
 
@@ -124,8 +179,14 @@ def mask_url(url: str) -> str:
         return "<unparseable url>"
     if parts.password is None:
         return url
+    try:
+        port = parts.port
+    except ValueError:  # "host:notaport" still hides a password before it
+        port = None
     host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port:
+        host += f":{port}"
     netloc = f"{parts.username or ''}:***@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

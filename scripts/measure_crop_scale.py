@@ -20,6 +20,7 @@ import numpy as np
 from drowsy.capture import VideoSource
 from drowsy.classify import EyeClassifier
 from drowsy.crop import EYE_CORNERS, CropSpec, crop_eyes
+from drowsy.degrade import degrade_frame
 from drowsy.landmarks import Landmarker
 from drowsy.metrics import eer, roc_auc
 from drowsy.paths import default_eye_model, shared_dir
@@ -38,6 +39,24 @@ def read_labels(path: Path) -> dict[int, int]:
         return {int(r["frame"]): int(r["closed"]) for r in csv.DictReader(f) if r["partial_ambiguous"] == "0"}
 
 
+def collect(args, condition: str):
+    """(image, landmarks, label) of every labelled frame with a face, and the corner distances."""
+    frames, dists = [], []
+    for video, labels in labelled_clips(Path(args.videos)):
+        lab = read_labels(labels)
+        with Landmarker(args.landmarker, blendshapes=False) as lmk:
+            src = VideoSource(video)
+            for fr in src:
+                fr = degrade_frame(fr, condition)
+                face = lmk(fr)
+                if face is None or fr.index not in lab:
+                    continue
+                frames.append((fr.image, face.landmarks, lab[fr.index]))
+                dists += [float(np.hypot(*(face.landmarks[a] - face.landmarks[b]))) for a, b in EYE_CORNERS]
+            src.close()
+    return frames, dists
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(default_eye_model()))
@@ -45,37 +64,27 @@ def main() -> None:
     ap.add_argument("--landmarker", default=str(shared_dir() / "models" / "face_landmarker.task"))
     ap.add_argument("--scales", default="1.2,1.35,1.5,1.65,1.8,2.0,2.2")
     ap.add_argument("--jitter", type=int, default=8)
+    ap.add_argument("--conditions", default="clean,dark,lowres,blurgray")
     ap.add_argument("--json")
     args = ap.parse_args()
     clf = EyeClassifier(args.model, device="cpu")
-    frames = []  # (image, landmarks, label)
-    dists = []
-    for video, labels in labelled_clips(Path(args.videos)):
-        lab = read_labels(labels)
-        with Landmarker(args.landmarker, blendshapes=False) as lmk:
-            src = VideoSource(video)
-            for fr in src:
-                face = lmk(fr)
-                if face is None or fr.index not in lab:
-                    continue
-                frames.append((fr.image, face.landmarks, lab[fr.index]))
-                dists += [float(np.hypot(*(face.landmarks[a] - face.landmarks[b]))) for a, b in EYE_CORNERS]
-            src.close()
-    y = np.array([f[2] for f in frames])
-    d = np.array(dists)
-    print(f"{len(frames)} labelled frames with a face ({int(y.sum())} closed); eye-corner distance px: "
-          f"median {np.median(d):.1f}, 5–95 % {np.percentile(d, 5):.1f}–{np.percentile(d, 95):.1f}")
-    print("| scale | frame AUC | EER |\n|---|---|---|")
     rows = []
-    for s in [float(v) for v in args.scales.split(",")]:
-        spec = CropSpec(size=clf.spec.size, scale=s, mirror_left=clf.spec.mirror_left)
-        p = np.array([clf(crop_eyes(img, lm, spec, args.jitter)).fused for img, lm, _ in frames])
-        auc, (e, _) = roc_auc(y, p), eer(y, p)
-        rows.append({"scale": s, "auc": auc, "eer": e})
-        print(f"| {s:.2f} | {auc:.4f} | {100 * e:.2f} % |")
+    print("| condition | scale | frames (closed) | frame AUC | EER |\n|---|---|---|---|---|")
+    for condition in args.conditions.split(","):
+        frames, dists = collect(args, condition)
+        y = np.array([f[2] for f in frames])
+        if condition == "clean":
+            d = np.array(dists)
+            print(f"eye-corner distance on clean frames, px: median {np.median(d):.1f}, "
+                  f"5-95 % {np.percentile(d, 5):.1f}-{np.percentile(d, 95):.1f}")
+        for s in [float(v) for v in args.scales.split(",")]:
+            spec = CropSpec(size=clf.spec.size, scale=s, mirror_left=clf.spec.mirror_left)
+            p = np.array([clf(crop_eyes(img, lm, spec, args.jitter)).fused for img, lm, _ in frames])
+            auc, (e, _) = roc_auc(y, p), eer(y, p)
+            rows.append({"condition": condition, "scale": s, "auc": auc, "eer": e, "n": len(y)})
+            print(f"| {condition} | {s:.2f} | {len(y)} ({int(y.sum())}) | {auc:.4f} | {100 * e:.2f} % |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"model": args.model, "jitter": args.jitter, "rows": rows,
-                                               "corner_dist_median_px": float(np.median(d))}, indent=2))
+        Path(args.json).write_text(json.dumps({"model": args.model, "jitter": args.jitter, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
