@@ -80,7 +80,9 @@ class Pipeline:
 
         m = cfg.model
         classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
-        landmarker = Landmarker(resolve_landmarker(m.landmarker),
+        # No blendshapes: drowsy run does not use them (only eval-video's baseline does), and
+        # they cost a fraction of a millisecond per frame.
+        landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=False,
                                 quiet=not getattr(cfg.output, "mediapipe_logs", False))
         try:
             monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold)

@@ -64,7 +64,7 @@ def landmarker_loop(clip: Path, landmarker: Path) -> tuple[float, float, int]:
 
     t0, c0 = time.perf_counter(), time.process_time()
     n = 0
-    with VideoSource(clip) as source, Landmarker(landmarker) as lm:
+    with VideoSource(clip) as source, Landmarker(landmarker, blendshapes=False) as lm:
         for frame in source:
             lm(frame)
             n += 1
