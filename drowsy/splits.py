@@ -1,0 +1,109 @@
+"""Deterministic grouped splits of one EyeData: train / val / test index arrays (numpy only).
+
+Whole groups go to one side (a CEW source photo with all its faces and both eyes, an MRL
+subject), so no face or person is seen in training and judged in testing. The groups are
+shuffled with a seeded generator and cut by group count; a shuffle is accepted only if
+every part holds both classes in a usable mix, a share of the images near its fraction and,
+for MRL, several sensors — otherwise the
+next shuffle (attempt) is tried. Same data + same seed → same split, on any machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import EyeData
+
+PARTS = ("train", "val", "test")
+DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
+STRATA = {"mrl": "sensor"}  # condition that val and test must each show several values of
+MAX_ATTEMPTS = 2000
+
+
+@dataclass(frozen=True)
+class Split:
+    """Indices into one EyeData per part; `attempt` is the shuffle that met the constraints."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    seed: int
+    fractions: tuple[float, float, float]
+    attempt: int
+    violations: int  # 0 when every constraint held (only tiny data sets may miss some)
+
+    def part(self, name: str) -> np.ndarray:
+        if name == "all":
+            return np.sort(np.concatenate([self.train, self.val, self.test]))
+        if name not in PARTS:
+            raise ValueError(f"unknown split part {name!r}")
+        return getattr(self, name)
+
+    def describe(self, data: EyeData, list_groups: int = 12) -> dict:
+        """Sizes per part; the group names too when there are few (MRL subjects)."""
+        out = {"seed": self.seed, "fractions": list(self.fractions), "attempt": self.attempt,
+               "violations": self.violations, "unit": "subject" if data.name == "mrl" else "group"}
+        for name in PARTS:
+            idx = self.part(name)
+            groups = np.unique(data.group[idx])
+            d = {"n": int(len(idx)), "closed": int(data.closed[idx].sum()), "groups": int(len(groups))}
+            if len(groups) <= list_groups:
+                d["group_names"] = [str(g) for g in groups]
+            out[name] = d
+        return out
+
+
+def _violations(data: EyeData, parts: list[np.ndarray], fractions: np.ndarray, strata: str | None) -> int:
+    bad = 0
+    n_closed = int(data.closed.sum())
+    need = max(1, min(50, min(n_closed, len(data) - n_closed) // 50))
+    for k, idx in enumerate(parts):
+        c = int(data.closed[idx].sum())
+        o = len(idx) - c
+        bad += (c < need) + (o < need)
+        if k > 0 and len(idx) and not 0.15 <= c / len(idx) <= 0.85:
+            bad += 1  # a held-out part that is nearly one class gives a noisy EER
+        if k > 0 and not 0.5 * fractions[k] <= len(idx) / len(data) <= 1.5 * fractions[k]:
+            bad += 1  # one 10k-image subject must not swallow the training data
+    if strata and strata in data.conditions:
+        values = data.conditions[strata]
+        all_values = set(values.tolist())
+        if len(all_values) > 1:
+            bad += len(all_values - set(values[parts[0]].tolist()))  # train sees every value
+            for idx in parts[1:]:
+                bad += len(set(values[idx].tolist())) < 2
+    return bad
+
+
+def grouped_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0) -> Split:
+    """Split `data` by its groups; deterministic for a given group set and seed."""
+    f = np.asarray(fractions, dtype=float)
+    if f.shape != (3,) or np.any(f < 0) or not np.isclose(f.sum(), 1.0) or f[0] <= 0:
+        raise ValueError(f"fractions must be 3 non-negative numbers summing to 1, got {fractions}")
+    groups, inverse = np.unique(data.group, return_inverse=True)
+    n_groups = len(groups)
+    n_test = int(round(f[2] * n_groups)) if f[2] > 0 else 0
+    n_val = int(round(f[1] * n_groups)) if f[1] > 0 else 0
+    if n_groups >= 3:  # keep every requested part non-empty while train keeps at least one group
+        n_test = min(max(n_test, 1 if f[2] > 0 else 0), n_groups - 2)
+        n_val = min(max(n_val, 1 if f[1] > 0 else 0), n_groups - 1 - n_test)
+    else:
+        n_test = n_val = 0
+    strata = STRATA.get(data.name)
+    best = None
+    for attempt in range(MAX_ATTEMPTS):
+        order = np.random.default_rng([seed, attempt]).permutation(n_groups)
+        side = np.zeros(n_groups, dtype=np.int8)
+        side[order[:n_test]] = 2
+        side[order[n_test:n_test + n_val]] = 1
+        per_image = side[inverse]
+        parts = [np.flatnonzero(per_image == k) for k in range(3)]
+        bad = _violations(data, parts, f, strata)
+        if best is None or bad < best[0]:
+            best = (bad, attempt, parts)
+        if bad == 0:
+            break
+    bad, attempt, parts = best
+    return Split(parts[0], parts[1], parts[2], seed, tuple(float(x) for x in f), attempt, bad)
