@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"drowsy {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `drowsy eval ... | head`: the reader left; not an error worth a traceback.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def plot_training(history: list[dict], val: dict, test: dict, best_epoch: int, p
             rate = eer(y, p)[0]
             which = "val" if part is val else "test"
             ax[2].plot(fpr, tpr, style, label=f"{name} {which} (EER {100 * rate:.2f}%)")
-    ax[2].set(title=f"ROC of the best epoch ({best_epoch})", xlabel="open called closed (FPR)",
+    ax[2].set(title=f"ROC: val at best epoch {best_epoch}, test of the saved weights",
+              xlabel="open called closed (FPR)",
               ylabel="closed found (TPR)", xscale="log", xlim=(1e-4, 1), ylim=(0.8, 1.001))
     ax[2].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
