@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"),
                    help="where the eye model runs in the pipeline (auto)")
     p.add_argument("--jitter", type=int, default=8, metavar="J", help="jittered crops per eye (8)")
-    p.add_argument("--threads", type=int, default=0, metavar="N", help="onnxruntime threads, 0 = all (0)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="onnxruntime threads in the pipeline, 0 = all (1)")
     p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
     p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
     p.add_argument("--micro", choices=("all", "ours", "none"), default="all",

@@ -55,7 +55,7 @@ alarm = false
     assert cfg.temporal.microsleep_s == 2.5  # flag over default
     assert cfg.model.device == "cpu" and cfg.source.video == "clip.mp4"  # file over default
     assert cfg.temporal.window_s == 30.0 and isinstance(cfg.temporal.window_s, float)
-    assert cfg.temporal.perclos_clear == 0.10 and cfg.model.threads == 0  # defaults stay
+    assert cfg.temporal.perclos_clear == 0.10 and cfg.model.threads == ModelConfig().threads  # defaults stay
 
 
 def test_a_source_flag_replaces_the_files_source(tmp_path):
