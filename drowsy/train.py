@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
         import torch
     except ImportError:
         raise DrowsyError("training needs torch: pip install 'drowsy-eyes[train]'") from None
-    from .augment import AugmentConfig
+    from .train_augment import AugmentConfig
     from .data import load_dataset
     from .eyemetrics import balanced_threshold, summary
     from .leakcheck import split_and_check

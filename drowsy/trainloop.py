@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .augment import AugmentConfig, augment_batch, build_pipeline
+from .train_augment import AugmentConfig, augment_batch, build_pipeline
 from .eyemetrics import summary
 from .models import EyeNet
 

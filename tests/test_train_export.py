@@ -118,7 +118,7 @@ def test_bad_options_are_usage_errors(trained, shared, capsys):
 
 
 def test_augmentation_keeps_crops_valid_and_varied():
-    from drowsy.augment import AugmentConfig, augment_batch, build_pipeline
+    from drowsy.train_augment import AugmentConfig, augment_batch, build_pipeline
 
     torch.manual_seed(0)
     x = torch.zeros(64, 1, 24, 24, dtype=torch.uint8)
