@@ -67,6 +67,19 @@ def make_tiny_eye_model(path: Path, size: int = 24, threshold: float = 0.5, scal
     return path
 
 
+def write_avi(path: Path, images, fps: float = 25.0) -> Path:
+    """Frames to an MJPG .avi: real pixels in a container OpenCV always writes and reads."""
+    import cv2
+
+    h, w = images[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    assert writer.isOpened()
+    for im in images:
+        writer.write(im)
+    writer.release()
+    return path
+
+
 @pytest.fixture()
 def tiny_model(tmp_path) -> Path:
     return make_tiny_eye_model(tmp_path / "tiny.onnx")

@@ -15,6 +15,7 @@ import pytest
 from drowsy.capture import VideoSource
 from drowsy.cli import main
 from drowsy.paths import default_eye_model
+from conftest import write_avi
 
 CLIP = "videos/grid/brbk7n.mpg"  # eyes closed on frames 21-23, open elsewhere
 REQUIRED = {"frame", "t", "face", "p_closed", "closed", "perclos", "closed_for", "alert", "reason", "timings_ms"}
@@ -34,17 +35,6 @@ def lines(path) -> list[dict]:
 def grid_frames(shared):
     with VideoSource(shared / CLIP) as src:
         return [f.image for f in src]
-
-
-def write_avi(path, images, fps=25.0):
-    import cv2
-
-    h, w = images[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    for im in images:
-        writer.write(im)
-    writer.release()
-    return path
 
 
 # -- failures: one line, exit 1, before anything is processed ----------------------------------

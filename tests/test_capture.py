@@ -10,20 +10,9 @@ import pytest
 from drowsy.capture import ArraySource, LiveSource, VideoSource, open_source
 from drowsy.config import SourceConfig
 from drowsy.errors import DrowsyError
+from conftest import write_avi
 
 CLIP = "videos/grid/brbk7n.mpg"
-
-
-def write_avi(path, images, fps: float):
-    import cv2
-
-    h, w = images[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    assert writer.isOpened()
-    for im in images:
-        writer.write(im)
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")

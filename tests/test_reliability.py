@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from drowsy.cli import main
+from conftest import write_avi
 
 REPO = Path(__file__).resolve().parent.parent
 FPS = 25
@@ -55,18 +56,6 @@ def one_error_line(err: str, rc: int, expect_rc: int = 1) -> str:
 
 def jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def write_avi(path: Path, frames, fps: float = FPS) -> Path:
-    import cv2
-
-    h, w = frames[0].shape[:2]
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    assert out.isOpened()
-    for f in frames:
-        out.write(f)
-    out.release()
-    return path
 
 
 @pytest.fixture(scope="module")
