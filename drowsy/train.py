@@ -41,6 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-power", type=float, default=1.0,
                    help="sample a crop with weight (crops of its subject/face and class) ** -POWER: "
                         "0 = every crop alike, 1 = every subject alike (default 1)")
+    p.add_argument("--balance", nargs="+", default=[], metavar="CONDITION",
+                   help="also sample every value of these per-crop conditions alike within a group, "
+                        "e.g. --balance glasses: an MRL subject's crops with and without glasses weigh the same")
+    p.add_argument("--teacher", nargs="+", default=[], metavar="CKPT",
+                   help="distil from these checkpoints: the target blends the label with their mean P(closed)")
+    p.add_argument("--distill", type=float, default=0.5, metavar="W",
+                   help="weight of the teachers' soft labels (0-1, default 0.5; used with --teacher)")
     p.add_argument("--refit", action="store_true",
                    help="after early stopping, retrain on train + val for the best number of epochs "
                         "(threshold and validation numbers from the first run; test stays held out)")
@@ -70,8 +77,20 @@ def _check_args(args) -> None:
         raise UsageError("--group-power must be between 0 and 2")
     if not 0.0 <= args.augment <= 2.0:
         raise UsageError("--augment must be between 0 and 2")
+    if not 0.0 <= args.distill <= 1.0:
+        raise UsageError("--distill must be between 0 and 1")
     if args.lr is not None and not args.lr > 0:
         raise UsageError("--lr must be positive")
+
+
+def _sampling_group(data, balance: list[str]) -> np.ndarray:
+    """The unit the sampler weighs alike: the split group, refined by the --balance conditions
+    this set has (CEW has no glasses field, so --balance glasses leaves it as it is)."""
+    group = data.group.astype(object)
+    for name in balance:
+        if name in data.conditions:
+            group = group + "|" + data.conditions[name].astype(object)
+    return group.astype(str)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -105,19 +124,25 @@ def main(args: argparse.Namespace) -> int:
     for d in datas:
         print(f"{d.name}: {len(d)} crops ({int(d.closed.sum())} closed) in {len(np.unique(d.group))} groups "
               f"from {d.root}")
+    unknown = [c for c in args.balance if not any(c in d.conditions for d in datas)]
+    if unknown:
+        raise UsageError(f"--balance {' '.join(unknown)}: no data set has that condition")
+    teachers = [load_checkpoint(t)[0] for t in args.teacher]
+    if any(t.size != 24 for t in teachers):
+        raise UsageError("every --teacher must take 24 × 24 crops")
     sets, leak = split_and_check(datas, seed=args.split_seed, log=print)
     for d, s in sets:
         desc = s.describe(d)
         print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"
                                              for p in ("train", "val", "test")))
-    train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], d.group[s.train], d.images[s.val],
-                           d.closed[s.val]) for d, s in sets]
+    train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], _sampling_group(d, args.balance)[s.train],
+                           d.images[s.val], d.closed[s.val]) for d, s in sets]
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                     lr=lr, patience=args.patience, seed=args.seed, augment=AugmentConfig().scaled(args.augment),
-                    group_power=args.group_power)
+                    group_power=args.group_power, distill=args.distill if teachers else 0.0)
     progress = not args.no_progress and sys.stderr.isatty()
-    result = fit(train_sets, cfg, init_state, progress=progress)
+    result = fit(train_sets, cfg, init_state, progress=progress, teachers=teachers)
     # The threshold where the validation sets' mean false-closed and missed-closed rates meet.
     usable = [(t.val_closed, result.val_scores[t.name]) for t in train_sets
               if 0 < t.val_closed.sum() < len(t.val_closed)]
@@ -131,9 +156,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"refit on train + val for {result.best_epoch} epochs")
         both = [replace(t, train_images=np.concatenate([t.train_images, t.val_images]),
                         train_closed=np.concatenate([t.train_closed, t.val_closed]),
-                        train_group=np.concatenate([t.train_group, d.group[s.val]]))
+                        train_group=np.concatenate([t.train_group, _sampling_group(d, args.balance)[s.val]]))
                 for t, (d, s) in zip(train_sets, sets)]
-        refit = fit(both, replace(cfg, epochs=result.best_epoch), init_state, progress=progress, keep_last=True)
+        refit = fit(both, replace(cfg, epochs=result.best_epoch), init_state, progress=progress, keep_last=True,
+                    teachers=teachers)
         state = refit.state_dict
     net = EyeNet(arch)
     net.load_state_dict(state)

@@ -36,6 +36,7 @@ class FitConfig:
     group_power: float = 1.0  # crop weight ∝ (crops of its group and class) ** -power: MRL's
     # 10k-crop subjects would otherwise drown the 400-crop ones (1 = every subject alike)
     patience: int = 8
+    distill: float = 0.0  # weight of the teachers' soft labels in the loss (0 = labels only)
     seed: int = 0
     size: int = 24
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -92,10 +93,22 @@ def _update_ema(ema: nn.Module, net: nn.Module, decay: float) -> None:
                 e.copy_(p)
 
 
+def _teacher_probs(teachers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """Mean P(closed) of the teacher ensemble on the very crops the student sees (augmented)."""
+    with torch.no_grad():
+        return torch.stack([torch.sigmoid(t(x)) for t in teachers]).mean(0)
+
+
 def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, progress: bool = True,
-        log=print, keep_last: bool = False) -> FitResult:
+        log=print, keep_last: bool = False, teachers: list[nn.Module] = ()) -> FitResult:
     """Train; keep the epoch with the best mean validation EER, or the last one (`keep_last`,
-    for a refit whose validation crops are part of its training data)."""
+    for a refit whose validation crops are part of its training data). With `teachers` and
+    cfg.distill > 0 the target is a blend of the label and the teachers' mean probability:
+    an ensemble's soft opinion on ambiguous and mislabelled crops generalises better than
+    the hard label alone (ensemble distillation)."""
+    teachers = [t.eval() for t in teachers]
+    if cfg.distill > 0 and not teachers:
+        raise ValueError("distill > 0 needs teachers")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     net = EyeNet(cfg.arch, cfg.size)
@@ -135,6 +148,8 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
             y = torch.from_numpy(np.concatenate(ys)[order].astype(np.float32))
             x = augment_batch(x, pipeline)
             y = y * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
+            if cfg.distill > 0:
+                y = (1 - cfg.distill) * y + cfg.distill * _teacher_probs(teachers, x)
             loss = loss_fn(net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -107,10 +107,44 @@ def test_fine_tune_on_a_folder_of_eyes(trained, shared, tmp_path):
     assert cfg["data"][0]["format"] == "folders"
 
 
+def test_distil_from_a_teacher_with_glasses_balanced(trained, shared, tmp_path):
+    out = tmp_path / "student"
+    assert main(["train", "--data", str(shared / "data" / "mrl"), "--limit", "32", "--epochs", "1",
+                 "--steps-per-epoch", "1", "--batch-size", "16", "--arch", "c8-16-32", "--balance", "glasses",
+                 "--teacher", str(trained / "eye_state.pt"), "--distill", "0.7", "--out", str(out),
+                 "--no-progress"]) == 0
+    cfg = torch.load(out / "eye_state.pt", weights_only=True)["config"]
+    assert cfg["fit"]["distill"] == 0.7
+    assert cfg["options"]["teacher"] == [str(trained / "eye_state.pt")] and cfg["options"]["balance"] == ["glasses"]
+
+
+def test_distillation_targets_are_the_teachers_mean_and_groups_split_by_condition():
+    from drowsy.data import EyeData
+    from drowsy.train import _sampling_group
+    from drowsy.trainloop import _teacher_probs
+
+    class Const(torch.nn.Module):
+        def __init__(self, logit):
+            super().__init__()
+            self.logit = logit
+
+        def forward(self, x):
+            return torch.full((len(x),), self.logit)
+
+    p = _teacher_probs([Const(0.0), Const(100.0)], torch.zeros(3, 1, 24, 24))
+    assert torch.allclose(p, torch.full((3,), 0.75))  # mean of 0.5 and 1.0
+    d = EyeData("mrl", "x", np.zeros((3, 24, 24), np.uint8), np.zeros(3, np.uint8), np.array(["s1", "s1", "s2"]),
+                np.array(["a", "b", "c"]), {"glasses": np.array(["0", "1", "0"])})
+    assert list(_sampling_group(d, ["glasses"])) == ["s1|0", "s1|1", "s2|0"]
+    assert list(_sampling_group(d, [])) == ["s1", "s1", "s2"]
+
+
 def test_bad_options_are_usage_errors(trained, shared, capsys):
     cew = str(shared / "data" / "cew")
     assert main(["train", "--data", cew, "--format", "cew", "mrl", "folders", "--out", "x"]) == 2
     assert main(["train", "--data", cew, "--epochs", "0"]) == 2
+    assert main(["train", "--data", cew, "--distill", "1.5"]) == 2
+    assert main(["train", "--data", cew, "--limit", "16", "--balance", "hats", "--out", "x"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "eye_state.pt"), "--crop-scale", "0"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "missing.pt")]) == 1
     err = capsys.readouterr().err
