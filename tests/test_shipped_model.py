@@ -79,3 +79,13 @@ def test_model_card_lists_candidates_and_citations():
     card = (ASSETS / "MODEL_CARD.md").read_text()
     for needle in ("Song", "Pattern Recognition", "Fusek", "ISVC", "| arch |", "EER", "drowsy eval"):
         assert needle in card
+
+
+def test_model_card_describes_the_shipped_files():
+    import hashlib
+
+    card = (ASSETS / "MODEL_CARD.md").read_text()
+    for name in ("eye_state.onnx", "eye_state.pt"):
+        data = (ASSETS / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() in card, f"MODEL_CARD.md has a stale sha256 for {name}"
+        assert f"{len(data):,} bytes" in card
