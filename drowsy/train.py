@@ -35,6 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps-per-epoch", type=int, default=250)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3, 1e-3 with --init)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
+    p.add_argument("--dropout", type=float, default=0.1, help="dropout before the head (default 0.1)")
+    p.add_argument("--label-smoothing", type=float, default=0.03,
+                   help="targets pulled this far towards 0.5 (default 0.03: MRL has some label noise)")
     p.add_argument("--patience", type=int, default=8, help="epochs without a better validation EER before stopping")
     p.add_argument("--augment", type=float, default=1.0, metavar="STRENGTH",
                    help="scale every augmentation range and probability (0 = none, 1 = runtime-like; default 1)")
@@ -77,6 +81,11 @@ def _check_args(args) -> None:
         raise UsageError("--group-power must be between 0 and 2")
     if not 0.0 <= args.augment <= 2.0:
         raise UsageError("--augment must be between 0 and 2")
+    for name in ("dropout", "label_smoothing"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1)")
+    if args.weight_decay < 0:
+        raise UsageError("--weight-decay must not be negative")
     if not 0.0 <= args.distill <= 1.0:
         raise UsageError("--distill must be between 0 and 1")
     if args.lr is not None and not args.lr > 0:
@@ -140,7 +149,8 @@ def main(args: argparse.Namespace) -> int:
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                     lr=lr, patience=args.patience, seed=args.seed, augment=AugmentConfig().scaled(args.augment),
-                    group_power=args.group_power, distill=args.distill if teachers else 0.0)
+                    group_power=args.group_power, weight_decay=args.weight_decay, dropout=args.dropout,
+                    label_smoothing=args.label_smoothing, distill=args.distill if teachers else 0.0)
     progress = not args.no_progress and sys.stderr.isatty()
     result = fit(train_sets, cfg, init_state, progress=progress, teachers=teachers)
     # The threshold where the validation sets' mean false-closed and missed-closed rates meet.

@@ -32,6 +32,7 @@ class FitConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.03  # MRL carries some label noise
+    dropout: float = 0.1  # before the head's first linear layer
     ema_decay: float = 0.995
     group_power: float = 1.0  # crop weight ∝ (crops of its group and class) ** -power: MRL's
     # 10k-crop subjects would otherwise drown the 400-crop ones (1 = every subject alike)
@@ -111,7 +112,7 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
         raise ValueError("distill > 0 needs teachers")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    net = EyeNet(cfg.arch, cfg.size)
+    net = EyeNet(cfg.arch, cfg.size, dropout=cfg.dropout)
     if init_state is not None:
         net.load_state_dict(init_state)
     ema = copy.deepcopy(net)

@@ -144,6 +144,8 @@ def test_bad_options_are_usage_errors(trained, shared, capsys):
     assert main(["train", "--data", cew, "--format", "cew", "mrl", "folders", "--out", "x"]) == 2
     assert main(["train", "--data", cew, "--epochs", "0"]) == 2
     assert main(["train", "--data", cew, "--distill", "1.5"]) == 2
+    assert main(["train", "--data", cew, "--dropout", "1"]) == 2
+    assert main(["train", "--data", cew, "--weight-decay", "-1"]) == 2
     assert main(["train", "--data", cew, "--limit", "16", "--balance", "hats", "--out", "x"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "eye_state.pt"), "--crop-scale", "0"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "missing.pt")]) == 1
