@@ -37,8 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3, 1e-3 with --init)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
     p.add_argument("--dropout", type=float, default=0.1, help="dropout before the head (default 0.1)")
-    p.add_argument("--label-smoothing", type=float, default=0.03,
-                   help="targets pulled this far towards 0.5 (default 0.03: MRL has some label noise)")
+    p.add_argument("--label-smoothing", type=float, nargs="+", default=[0.03], metavar="EPS",
+                   help="targets pulled this far towards 0.5: one value for all folders or one per --data "
+                        "folder (default 0.03)")
     p.add_argument("--patience", type=int, default=8, help="epochs without a better validation EER before stopping")
     p.add_argument("--augment", type=float, default=1.0, metavar="STRENGTH",
                    help="scale every augmentation range and probability (0 = none, 1 = runtime-like; default 1)")
@@ -63,12 +64,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
 
 
-def _formats(args) -> list[str]:
-    if len(args.format) == 1:
-        return args.format * len(args.data)
-    if len(args.format) != len(args.data):
-        raise UsageError(f"--format needs one value or one per --data folder ({len(args.data)})")
-    return args.format
+def _per_folder(args, name: str) -> list:
+    values = getattr(args, name.replace("-", "_"))
+    if len(values) == 1:
+        return values * len(args.data)
+    if len(values) != len(args.data):
+        raise UsageError(f"--{name} needs one value or one per --data folder ({len(args.data)})")
+    return values
 
 
 def _check_args(args) -> None:
@@ -81,9 +83,8 @@ def _check_args(args) -> None:
         raise UsageError("--group-power must be between 0 and 2")
     if not 0.0 <= args.augment <= 2.0:
         raise UsageError("--augment must be between 0 and 2")
-    for name in ("dropout", "label_smoothing"):
-        if not 0.0 <= getattr(args, name) < 1.0:
-            raise UsageError(f"--{name.replace('_', '-')} must be in [0, 1)")
+    if not 0.0 <= args.dropout < 1.0 or not all(0.0 <= e < 1.0 for e in args.label_smoothing):
+        raise UsageError("--dropout and --label-smoothing must be in [0, 1)")
     if args.weight_decay < 0:
         raise UsageError("--weight-decay must not be negative")
     if not 0.0 <= args.distill <= 1.0:
@@ -104,7 +105,8 @@ def _sampling_group(data, balance: list[str]) -> np.ndarray:
 
 def main(args: argparse.Namespace) -> int:
     _check_args(args)
-    formats = _formats(args)
+    formats = _per_folder(args, "format")
+    smoothing = _per_folder(args, "label-smoothing")
     try:
         import torch
     except ImportError:
@@ -145,12 +147,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"
                                              for p in ("train", "val", "test")))
     train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], _sampling_group(d, args.balance)[s.train],
-                           d.images[s.val], d.closed[s.val]) for d, s in sets]
+                           d.images[s.val], d.closed[s.val], eps) for (d, s), eps in zip(sets, smoothing)]
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                     lr=lr, patience=args.patience, seed=args.seed, augment=AugmentConfig().scaled(args.augment),
                     group_power=args.group_power, weight_decay=args.weight_decay, dropout=args.dropout,
-                    label_smoothing=args.label_smoothing, distill=args.distill if teachers else 0.0)
+                    distill=args.distill if teachers else 0.0)
     progress = not args.no_progress and sys.stderr.isatty()
     result = fit(train_sets, cfg, init_state, progress=progress, teachers=teachers)
     # The threshold where the validation sets' mean false-closed and missed-closed rates meet.

@@ -31,7 +31,6 @@ class FitConfig:
     batch_size: int = 256
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    label_smoothing: float = 0.03  # MRL carries some label noise
     dropout: float = 0.1  # before the head's first linear layer
     ema_decay: float = 0.995
     group_power: float = 1.0  # crop weight ∝ (crops of its group and class) ** -power: MRL's
@@ -58,6 +57,7 @@ class TrainSet:
     train_group: np.ndarray  # (N,) str, for group-balanced sampling
     val_images: np.ndarray
     val_closed: np.ndarray
+    label_smoothing: float = 0.03  # targets pulled this far towards 0.5: MRL has label noise
 
 
 @dataclass(frozen=True)
@@ -139,16 +139,18 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
 
             steps = tqdm(steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, unit="step")
         for _ in steps:
-            xs, ys = [], []
+            xs, ys, eps = [], [], []
             for s, idx, cdf in cells:
                 pick = idx[np.minimum(np.searchsorted(cdf, rng.random(per_cell) * cdf[-1], side="right"), len(idx) - 1)]
                 xs.append(s.train_images[pick])
                 ys.append(s.train_closed[pick])
+                eps.append(np.full(per_cell, s.label_smoothing, np.float32))
             order = rng.permutation(per_cell * len(cells))  # mixed chunks: augmentation params vary
             x = torch.from_numpy(np.concatenate(xs)[order]).unsqueeze(1)
             y = torch.from_numpy(np.concatenate(ys)[order].astype(np.float32))
+            e = torch.from_numpy(np.concatenate(eps)[order])
             x = augment_batch(x, pipeline)
-            y = y * (1 - cfg.label_smoothing) + 0.5 * cfg.label_smoothing
+            y = y * (1 - e) + 0.5 * e
             if cfg.distill > 0:
                 y = (1 - cfg.distill) * y + cfg.distill * _teacher_probs(teachers, x)
             loss = loss_fn(net(x), y)
