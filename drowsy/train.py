@@ -146,8 +146,9 @@ def main(args: argparse.Namespace) -> int:
         desc = s.describe(d)
         print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"
                                              for p in ("train", "val", "test")))
-    train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], _sampling_group(d, args.balance)[s.train],
-                           d.images[s.val], d.closed[s.val], eps) for (d, s), eps in zip(sets, smoothing)]
+    groups = [_sampling_group(d, args.balance) for d, _ in sets]
+    train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], g[s.train], d.images[s.val], d.closed[s.val],
+                           eps) for (d, s), g, eps in zip(sets, groups, smoothing)]
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                     lr=lr, patience=args.patience, seed=args.seed, augment=AugmentConfig().scaled(args.augment),
@@ -168,8 +169,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"refit on train + val for {result.best_epoch} epochs")
         both = [replace(t, train_images=np.concatenate([t.train_images, t.val_images]),
                         train_closed=np.concatenate([t.train_closed, t.val_closed]),
-                        train_group=np.concatenate([t.train_group, _sampling_group(d, args.balance)[s.val]]))
-                for t, (d, s) in zip(train_sets, sets)]
+                        train_group=np.concatenate([t.train_group, g[s.val]]))
+                for t, (d, s), g in zip(train_sets, sets, groups)]
         refit = fit(both, replace(cfg, epochs=result.best_epoch), init_state, progress=progress, keep_last=True,
                     teachers=teachers)
         state = refit.state_dict

@@ -139,18 +139,16 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
 
             steps = tqdm(steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, unit="step")
         for _ in steps:
-            xs, ys, eps = [], [], []
+            xs, ys = [], []
             for s, idx, cdf in cells:
                 pick = idx[np.minimum(np.searchsorted(cdf, rng.random(per_cell) * cdf[-1], side="right"), len(idx) - 1)]
                 xs.append(s.train_images[pick])
-                ys.append(s.train_closed[pick])
-                eps.append(np.full(per_cell, s.label_smoothing, np.float32))
+                eps = s.label_smoothing  # the targets, pulled towards 0.5 by this set's smoothing
+                ys.append(s.train_closed[pick].astype(np.float32) * np.float32(1 - eps) + np.float32(0.5 * eps))
             order = rng.permutation(per_cell * len(cells))  # mixed chunks: augmentation params vary
             x = torch.from_numpy(np.concatenate(xs)[order]).unsqueeze(1)
-            y = torch.from_numpy(np.concatenate(ys)[order].astype(np.float32))
-            e = torch.from_numpy(np.concatenate(eps)[order])
+            y = torch.from_numpy(np.concatenate(ys)[order])
             x = augment_batch(x, pipeline)
-            y = y * (1 - e) + 0.5 * e
             if cfg.distill > 0:
                 y = (1 - cfg.distill) * y + cfg.distill * _teacher_probs(teachers, x)
             loss = loss_fn(net(x), y)

@@ -38,14 +38,12 @@ def main() -> int:
     data = args.data or [str(shared_dir() / "data" / n) for n in ("cew", "mrl")]
     sets, _ = split_and_check([load_dataset(d) for d in data], seed=0)
     nets = [load_checkpoint(c)[0] for c in args.checkpoints]
-    rows = []
     for d, s in sets:
         idx = s.part(args.split)
         probs = [predict(n, d.images[idx]) for n in nets]
         y = d.closed[idx]
         eers = [summary(y, p, 0.5)["eer"] for p in probs]
         ens = summary(y, np.mean(probs, axis=0), 0.5)["eer"]
-        rows.append((d.name, eers, ens))
         print(f"{d.name} {args.split}: members " + " ".join(f"{100 * e:.2f}%" for e in eers)
               + f" (mean {100 * np.mean(eers):.2f}%)  ensemble {100 * ens:.2f}%")
     return 0
