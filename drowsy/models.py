@@ -28,6 +28,9 @@ ARCHS: dict[str, tuple] = {
     "c16-dw32-64-128": ((("c", 16, 1), ("m",), ("dw", 32, 1), ("m",), ("dw", 64, 1), ("dw", 128, 1)), "gap"),
     "c12-24-48": ((("c", 12, 1), ("m",), ("c", 24, 1), ("m",), ("c", 48, 1)), "gap"),
     "c16-32-64": ((("c", 16, 1), ("m",), ("c", 32, 1), ("m",), ("c", 64, 1)), "gap"),
+    # Over the 200 KB budget on purpose: a capacity check (model card, "What limits CEW").
+    "c16-32-64-128-flat": ((("c", 16, 1), ("m",), ("c", 32, 1), ("m",), ("c", 64, 1), ("m",), ("c", 128, 1)),
+                           ("flat", 64)),
 }
 DEFAULT_ARCH = "c8-16-32-64-flat"  # chosen by scripts/select_architecture.py (see the model card)
 STD_FLOOR = 0.02  # in [0, 1] units (~5 grey levels): a flat crop is not blown up to noise

@@ -10,7 +10,7 @@ next shuffle (attempt) is tried. Same data + same seed → same split, on any ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -107,3 +107,14 @@ def grouped_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0) -> 
             break
     bad, attempt, parts = best
     return Split(parts[0], parts[1], parts[2], seed, tuple(float(x) for x in f), attempt, bad)
+
+
+def subsample_train(split: Split, data: EyeData, fraction: float, seed: int = 0) -> Split:
+    """Keep `fraction` of the training groups (whole groups, seeded); val and test unchanged.
+    For learning curves: how much would more people or faces of this kind help?"""
+    if fraction >= 1.0:
+        return split
+    groups = np.unique(data.group[split.train])
+    keep_n = max(1, round(fraction * len(groups)))
+    keep = np.random.default_rng(seed).choice(groups, size=keep_n, replace=False)
+    return replace(split, train=split.train[np.isin(data.group[split.train], keep)])

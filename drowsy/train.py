@@ -58,6 +58,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(threshold and validation numbers from the first run; test stays held out)")
     p.add_argument("--seed", type=int, default=0, help="seed of sampling, augmentation and initial weights")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the grouped train/val/test split")
+    p.add_argument("--train-fraction", type=float, nargs="+", default=[1.0], metavar="F",
+                   help="train on this share of the training faces/subjects (whole groups; val and test "
+                        "unchanged): one value or one per --data folder, for learning curves (default 1)")
     p.add_argument("--limit", type=int, default=None, help="use only this many files per folder (tiny runs)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1: tiny ops on a busy machine lose more to thread sync than they gain)")
@@ -91,6 +94,8 @@ def _check_args(args) -> None:
         raise UsageError("--distill must be between 0 and 1")
     if args.lr is not None and not args.lr > 0:
         raise UsageError("--lr must be positive")
+    if not all(0.0 < f <= 1.0 for f in args.train_fraction):
+        raise UsageError("--train-fraction must be in (0, 1]")
 
 
 def _sampling_group(data, balance: list[str]) -> np.ndarray:
@@ -107,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
     _check_args(args)
     formats = _per_folder(args, "format")
     smoothing = _per_folder(args, "label-smoothing")
+    fractions = _per_folder(args, "train-fraction")
     try:
         import torch
     except ImportError:
@@ -115,6 +121,7 @@ def main(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .eyemetrics import balanced_threshold, summary
     from .leakcheck import split_and_check
+    from .splits import subsample_train
     from .models import ARCHS, DEFAULT_ARCH, EyeNet, load_checkpoint, save_checkpoint
     from .trainloop import FitConfig, TrainSet, fit, predict
 
@@ -142,6 +149,7 @@ def main(args: argparse.Namespace) -> int:
     if any(t.size != 24 for t in teachers):
         raise UsageError("every --teacher must take 24 × 24 crops")
     sets, leak = split_and_check(datas, seed=args.split_seed, log=print)
+    sets = [(d, subsample_train(s, d, f, args.seed)) for (d, s), f in zip(sets, fractions)]
     for d, s in sets:
         desc = s.describe(d)
         print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"

@@ -8,7 +8,7 @@ import pytest
 
 from drowsy.data import detect_format, load_dataset
 from drowsy.errors import DrowsyError
-from drowsy.splits import grouped_split
+from drowsy.splits import grouped_split, subsample_train
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +113,15 @@ def test_mrl_split_is_by_subject_deterministic_and_usable(mrl_slice):
     assert all(np.array_equal(s.part(p), again.part(p)) for p in ("train", "val", "test"))
     other = grouped_split(mrl_slice, seed=1)
     assert set(mrl_slice.group[other.test]) != te
+
+
+def test_a_train_fraction_keeps_whole_subjects_and_leaves_val_and_test_alone(mrl_slice):
+    s = grouped_split(mrl_slice, seed=0)
+    half = subsample_train(s, mrl_slice, 0.5, seed=3)
+    kept = set(mrl_slice.group[half.train])
+    assert len(kept) == 10 and kept < set(mrl_slice.group[s.train])
+    # A kept subject keeps every one of its crops; val and test are the very same indices.
+    assert len(half.train) == np.isin(mrl_slice.group[s.train], list(kept)).sum()
+    assert np.array_equal(half.val, s.val) and np.array_equal(half.test, s.test)
+    assert subsample_train(s, mrl_slice, 0.5, seed=3).train.tolist() == half.train.tolist()
+    assert subsample_train(s, mrl_slice, 1.0) is s

@@ -112,11 +112,17 @@ def test_distil_from_a_teacher_with_glasses_balanced(trained, shared, tmp_path):
     assert main(["train", "--data", str(shared / "data" / "mrl"), "--limit", "32", "--epochs", "1",
                  "--steps-per-epoch", "1", "--batch-size", "16", "--arch", "c8-16-32", "--balance", "glasses",
                  "--teacher", str(trained / "eye_state.pt"), "--distill", "0.7", "--label-smoothing", "0.2",
-                 "--out", str(out),
+                 "--train-fraction", "0.5", "--out", str(out),
                  "--no-progress"]) == 0
     cfg = torch.load(out / "eye_state.pt", weights_only=True)["config"]
     assert cfg["fit"]["distill"] == 0.7 and cfg["options"]["label_smoothing"] == [0.2]
     assert cfg["options"]["teacher"] == [str(trained / "eye_state.pt")] and cfg["options"]["balance"] == ["glasses"]
+    from drowsy.data import load_dataset
+    from drowsy.splits import grouped_split
+
+    full = load_dataset(shared / "data" / "mrl", limit=32)
+    n_train = len(np.unique(full.group[grouped_split(full).train]))
+    assert cfg["splits"]["mrl"]["train"]["groups"] == round(0.5 * n_train) < n_train  # half the subjects
 
 
 def test_distillation_targets_are_the_teachers_mean_and_groups_split_by_condition():
@@ -148,6 +154,7 @@ def test_bad_options_are_usage_errors(trained, shared, capsys):
     assert main(["train", "--data", cew, "--dropout", "1"]) == 2
     assert main(["train", "--data", cew, "--label-smoothing", "0.1", "0.2"]) == 2  # two values, one folder
     assert main(["train", "--data", cew, "--weight-decay", "-1"]) == 2
+    assert main(["train", "--data", cew, "--train-fraction", "0"]) == 2
     assert main(["train", "--data", cew, "--limit", "16", "--balance", "hats", "--out", "x"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "eye_state.pt"), "--crop-scale", "0"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "missing.pt")]) == 1
