@@ -150,6 +150,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("every --teacher must take 24 × 24 crops")
     sets, leak = split_and_check(datas, seed=args.split_seed, log=print)
     sets = [(d, subsample_train(s, d, f, args.seed)) for (d, s), f in zip(sets, fractions)]
+    for (d, s), f in zip(sets, fractions):
+        if f < 1.0 and len(np.unique(d.closed[s.train])) < 2:  # the sampler needs both classes
+            raise DrowsyError(f"--train-fraction {f:g} leaves {d.name} with training crops of one class only")
     for d, s in sets:
         desc = s.describe(d)
         print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"

@@ -155,11 +155,12 @@ def test_bad_options_are_usage_errors(trained, shared, capsys):
     assert main(["train", "--data", cew, "--label-smoothing", "0.1", "0.2"]) == 2  # two values, one folder
     assert main(["train", "--data", cew, "--weight-decay", "-1"]) == 2
     assert main(["train", "--data", cew, "--train-fraction", "0"]) == 2
+    assert main(["train", "--data", cew, "--limit", "16", "--train-fraction", "0.01", "--out", "x"]) == 1
     assert main(["train", "--data", cew, "--limit", "16", "--balance", "hats", "--out", "x"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "eye_state.pt"), "--crop-scale", "0"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "missing.pt")]) == 1
     err = capsys.readouterr().err
-    assert "checkpoint not found" in err and "Traceback" not in err
+    assert "checkpoint not found" in err and "one class only" in err and "Traceback" not in err
 
 
 def test_augmentation_keeps_crops_valid_and_varied():
