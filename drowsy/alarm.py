@@ -7,10 +7,11 @@ and any audio error later does the same.
 
 from __future__ import annotations
 
-import sys
 from typing import Callable
 
 import numpy as np
+
+from .errors import first_line
 
 SAMPLE_RATE = 44100
 
@@ -34,15 +35,10 @@ def beep(freq_hz: float = 880.0, on_s: float = 0.25, period_s: float = 0.5, volu
     return out
 
 
-def _stderr_warning(msg: str) -> None:
-    print(f"drowsy run: warning: {msg}", file=sys.stderr, flush=True)
-
-
 class Alarm:
     """update(alert) starts the looping beep when an alert begins and stops it when it ends."""
 
-    def __init__(self, enabled: bool = True, warn: Callable[[str], None] = _stderr_warning):
-        self.enabled = enabled
+    def __init__(self, enabled: bool, warn: Callable[[str], None]):
         self.available = False
         self.on = False
         self._warn = warn
@@ -54,7 +50,7 @@ class Alarm:
 
             sd.query_devices(kind="output")  # raises when there is no default output device
         except Exception as e:  # ImportError, OSError, sounddevice.PortAudioError, ...
-            self._fail(f"no audio output ({_reason(e)}); alerts are silent (--no-alarm hides this)")
+            self._fail(f"no audio output ({first_line(e)}); alerts are silent (--no-alarm hides this)")
             return
         self._sd = sd
         self._tone = beep()
@@ -77,13 +73,10 @@ class Alarm:
             else:
                 self._sd.stop()
         except Exception as e:  # a device unplugged mid-run must not end the monitoring
-            self._fail(f"audio stopped working ({_reason(e)}); alerts are silent from now on")
+            self._fail(f"audio stopped working ({first_line(e)}); alerts are silent from now on")
 
     def close(self) -> None:
         if self.on:
             self.update(False)
 
 
-def _reason(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__

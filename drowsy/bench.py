@@ -73,6 +73,8 @@ def _looped_video(path: str, n: int):
                 produced, last_t = produced + 1, frame.t
                 if produced >= n:
                     return
+        if last_t is None:  # opens but decodes nothing: it would loop forever
+            raise DrowsyError(f"{path}: no frame decoded")
         offset += last_t + step
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DrowsyError
+from .errors import DrowsyError, first_line
 
 DISTS = ("numpy", "opencv-contrib-python", "mediapipe", "onnxruntime", "onnxruntime-gpu", "torch")
 RESNET_SIZE = 256
@@ -114,16 +114,6 @@ def _ort_session(path: Path, providers: list, threads: int):
     return ort.InferenceSession(str(path), so, providers=providers)
 
 
-def _resnet_providers(device: str, per_frame: int, trt_cache: Path) -> list:
-    cpu, cuda = "CPUExecutionProvider", "CUDAExecutionProvider"
-    shape = lambda n: f"x:{n}x3x{RESNET_SIZE}x{RESNET_SIZE}"  # noqa: E731
-    trt = ("TensorrtExecutionProvider", {
-        "trt_profile_min_shapes": shape(1), "trt_profile_opt_shapes": shape(per_frame),
-        "trt_profile_max_shapes": shape(64), "trt_engine_cache_enable": "True",
-        "trt_engine_cache_path": str(trt_cache)})
-    return {"cpu": [cpu], "cuda": [cuda, cpu], "tensorrt": [trt, cuda, cpu]}[device]
-
-
 def _row(model: str, provider: str, threads: int, batch: int, label: str, times_ms: list[float]) -> dict:
     s = summary_ms(times_ms)
     return {"model": model, "provider": provider, "threads": threads, "batch": batch, "batch_label": label,
@@ -134,7 +124,7 @@ def classifier_bench(model_path: Path, jitter: int, devices: list[str], resnet: 
                      cache: Path, notes: list[str]) -> list[dict]:
     """Rows: our eye model and ResNet-18, batch 1 / one frame's crops / 64, 1 and all threads
     (threads only matter on the CPU), for each available device."""
-    from .classify import EyeClassifier
+    from .classify import EyeClassifier, provider_list
 
     per_frame = 2 * (jitter + 1)
     batches = [(1, "1 crop"), (per_frame, f"1 frame ({per_frame} crops)"), (64, "64 crops")]
@@ -161,13 +151,14 @@ def classifier_bench(model_path: Path, jitter: int, devices: list[str], resnet: 
         notes.append(f"ResNet-18 skipped: {e}")
         return rows
     for device in devices:
-        providers = _resnet_providers(device, per_frame, cache / "trt")
+        providers = provider_list(device, RESNET_SIZE, cache / "trt", "x", channels=3, opt_batch=per_frame,
+                                   max_batch=64)
         thread_opts = [(1, 1), (0, cores)] if device == "cpu" else [(0, cores)]
         for threads, shown in thread_opts:
             try:
                 sess = _ort_session(path, providers, threads)
             except Exception as e:  # onnxruntime raises its own types per provider
-                notes.append(f"ResNet-18 on {device}: {str(e).splitlines()[0]}")
+                notes.append(f"ResNet-18 on {device}: {first_line(e)}")
                 break
             wanted = providers[0] if isinstance(providers[0], str) else providers[0][0]
             if sess.get_providers()[0] != wanted:  # fell back: these would be CPU numbers again

@@ -219,14 +219,9 @@ class ArraySource(_Source):
 
 def open_source(cfg) -> _Source:
     """The source a SourceConfig asks for: a video file, a stream URL, or a camera index."""
-    if getattr(cfg, "video", None):
-        return VideoSource(cfg.video, realtime=bool(getattr(cfg, "realtime", False)))
-    reconnect = getattr(cfg, "reconnect_max_s", None)
-    kwargs = {} if reconnect is None else {"reconnect_max_s": float(reconnect)}
-    if getattr(cfg, "url", None):
-        return LiveSource(cfg.url, **kwargs)
-    camera = getattr(cfg, "camera", 0)
-    return LiveSource(0 if camera is None else int(camera), **kwargs)
+    if cfg.video:
+        return VideoSource(cfg.video, realtime=cfg.realtime)
+    return LiveSource(cfg.url or cfg.camera, reconnect_max_s=cfg.reconnect_max_s)
 
 
 from .live import LiveSource  # noqa: E402  (lives in its own module; imports the base from here)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .crop import CropSpec
-from .errors import DrowsyError
+from .errors import DrowsyError, first_line
 from .paths import cache_dir as user_cache_dir
 from .types import EyeCrops, EyeScores
 
@@ -28,7 +28,9 @@ _CPU, _CUDA, _TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtEx
 DEVICES = {"cpu": [_CPU], "cuda": [_CUDA, _CPU], "tensorrt": [_TRT, _CUDA, _CPU]}
 
 
-def _provider_list(device: str, size: int, cache_dir: Path | None, input_name: str = "crops") -> list:
+def provider_list(device: str, size: int, cache_dir: Path | None, input_name: str = "crops", *,
+                   channels: int = 1, opt_batch: int = 18, max_batch: int = 128) -> list:
+    """Providers for onnxruntime, best first; TensorRT with its profile for [N, channels, size, size]."""
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -44,18 +46,14 @@ def _provider_list(device: str, size: int, cache_dir: Path | None, input_name: s
             # A dynamic batch needs an optimisation profile; the engine cache avoids a
             # rebuild (tens of seconds on a Jetson) on every start.
             # The profile names the model's own input: a name that is not in the graph is an error.
-            shape = lambda n: f"{input_name}:{n}x1x{size}x{size}"  # noqa: E731
-            opts = {"trt_profile_min_shapes": shape(1), "trt_profile_opt_shapes": shape(18),
-                    "trt_profile_max_shapes": shape(128), "trt_engine_cache_enable": "True",
+            shape = lambda n: f"{input_name}:{n}x{channels}x{size}x{size}"  # noqa: E731
+            opts = {"trt_profile_min_shapes": shape(1), "trt_profile_opt_shapes": shape(opt_batch),
+                    "trt_profile_max_shapes": shape(max_batch), "trt_engine_cache_enable": "True",
                     "trt_engine_cache_path": str(cache_dir or user_cache_dir() / "trt")}
             out.append((p, opts))
         else:
             out.append(p)
     return out
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 class EyeClassifier:
@@ -78,7 +76,7 @@ class EyeClassifier:
             # Build a CPU session first to read the contract: a broken file fails here.
             probe = ort.InferenceSession(str(path), so, providers=[_CPU])
         except Exception as e:  # onnxruntime raises its own exception types per failure
-            raise DrowsyError(f"eye model {path} is not a valid ONNX model: {_first_line(e)}") from None
+            raise DrowsyError(f"eye model {path} is not a valid ONNX model: {first_line(e)}") from None
         meta = probe.get_modelmeta().custom_metadata_map
         self.spec = CropSpec.from_metadata(meta.get(META_CROP))
         self._check_contract(probe, path)
@@ -91,8 +89,7 @@ class EyeClassifier:
             raise DrowsyError(f"eye model {path}: threshold {self.threshold} outside [0, 1]")
         self.metadata = dict(meta)
         self.path = path
-        self.device = device
-        requested = _provider_list(device, self.spec.size, trt_cache, probe.get_inputs()[0].name)
+        requested = provider_list(device, self.spec.size, trt_cache, probe.get_inputs()[0].name)
         if requested == [_CPU]:
             self.session = probe
         else:
@@ -102,7 +99,7 @@ class EyeClassifier:
                     self.session = ort.InferenceSession(str(path), so, providers=requested)
                 except Exception as e:
                     if device != "auto":
-                        raise DrowsyError(f"cannot start {device} for the eye model: {_first_line(e)}") from None
+                        raise DrowsyError(f"cannot start {device} for the eye model: {first_line(e)}") from None
                     self.session = probe
         self.providers = self.session.get_providers()
         first = requested[0] if isinstance(requested[0], str) else requested[0][0]
@@ -137,7 +134,7 @@ class EyeClassifier:
         try:
             y = np.asarray(sess.run(None, {sess.get_inputs()[0].name: x})[0], dtype=np.float64)
         except Exception as e:  # onnxruntime's own exception types
-            raise DrowsyError(f"eye model {path} fails on a test batch: {_first_line(e)}") from None
+            raise DrowsyError(f"eye model {path} fails on a test batch: {first_line(e)}") from None
         if y.size != len(x):
             raise DrowsyError(f"eye model {path}: {y.size} outputs for a batch of {len(x)} crops")
         if not np.all(np.isfinite(y)) or y.min() < 0.0 or y.max() > 1.0:

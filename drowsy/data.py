@@ -61,10 +61,10 @@ class EyeData:
     def __len__(self) -> int:
         return len(self.images)
 
-    def subset(self, idx: np.ndarray) -> "EyeData":
-        idx = np.asarray(idx)
-        return EyeData(self.name, self.root, self.images[idx], self.closed[idx], self.group[idx],
-                       self.files[idx], {k: v[idx] for k, v in self.conditions.items()})
+    @property
+    def fmt(self) -> str:
+        """The layout ("cew", "mrl", "folders"), also when load_datasets numbered the name."""
+        return self.name.rstrip("0123456789")
 
     def summary(self) -> dict:
         return {"name": self.name, "root": self.root, "n": len(self), "closed": int(self.closed.sum()),
@@ -229,6 +229,23 @@ def load_dataset(root: str | os.PathLike, fmt: str = "auto", size: int = 24, lim
         files=np.array([str(p.relative_to(root)) for p in files]),
         conditions={k: pick(v).astype(str) for k, v in meta["conditions"].items()},
     )
+
+
+def load_datasets(roots: list, formats: list[str], size: int = 24, limit: int | None = None) -> list[EyeData]:
+    """Load several folders; `formats` is one for all or one per folder. Two folders of one
+    layout are named e.g. mrl0, mrl1, so their scores are kept apart."""
+    from dataclasses import replace
+
+    from .errors import UsageError
+
+    if len(formats) == 1:
+        formats = formats * len(roots)
+    if len(formats) != len(roots):
+        raise UsageError(f"--format needs one value or one per --data folder ({len(roots)})")
+    datas = [load_dataset(r, f, size=size, limit=limit) for r, f in zip(roots, formats)]
+    if len({d.name for d in datas}) != len(datas):
+        datas = [replace(d, name=f"{d.name}{k}") for k, d in enumerate(datas)]
+    return datas
 
 
 def condition_label(key: str, value: str) -> str:

@@ -7,3 +7,8 @@ class DrowsyError(Exception):
 
 class UsageError(DrowsyError):
     """An invalid option value that argparse could not catch by itself (exit code 2)."""
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type when it has none: one-line errors."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]

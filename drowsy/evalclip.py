@@ -108,7 +108,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
     rows, events, size = [], [], (0, 0)
     landmarker = Landmarker(landmarker_path)
     pipeline = Pipeline(landmarker, Cropper(classifier.spec, jitter), classifier,
-                        DrowsinessMonitor(temporal_cfg, classifier.threshold), temporal_cfg)
+                        DrowsinessMonitor(temporal_cfg, classifier.threshold))
     with pipeline, VideoSource(video) as source:
         step_s = 1.0 / (source.fps or 25.0)
         for frame in source:

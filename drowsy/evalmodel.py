@@ -79,7 +79,7 @@ def evaluate(scorer: _Scorer, data, idx: np.ndarray, threshold: float) -> dict:
     p = scorer(data.images[idx])
     y = data.closed[idx]
     out = {"overall": summary(y, p, threshold), "conditions": {}}
-    for key in CONDITIONS.get(data.name.rstrip("0123456789"), ()):
+    for key in CONDITIONS.get(data.fmt, ()):
         values = data.conditions[key][idx]
         out["conditions"][key] = {condition_label(key, v): summary(y[values == v], p[values == v], threshold)
                                   for v in sorted(set(values.tolist()))}
@@ -94,12 +94,9 @@ def _line(label: str, m: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .data import load_dataset
+    from .data import load_datasets
     from .paths import default_eye_model
 
-    formats = args.format * len(args.data) if len(args.format) == 1 else args.format
-    if len(formats) != len(args.data):
-        raise UsageError(f"--format needs one value or one per --data folder ({len(args.data)})")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError("--threshold must be within [0, 1]")
     if args.limit is not None and args.limit < 1:
@@ -107,11 +104,7 @@ def main(args: argparse.Namespace) -> int:
     model = Path(args.model) if args.model else default_eye_model()
     scorer = _Scorer(model)
     threshold = scorer.threshold if args.threshold is None else args.threshold
-    datas = [load_dataset(d, f, size=scorer.size, limit=args.limit) for d, f in zip(args.data, formats)]
-    if len({d.name for d in datas}) != len(datas):
-        from dataclasses import replace
-
-        datas = [replace(d, name=f"{d.name}{k}") for k, d in enumerate(datas)]
+    datas = load_datasets(args.data, args.format, size=scorer.size, limit=args.limit)
     if args.split == "all":
         parts = [(d, np.arange(len(d))) for d in datas]
     else:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import DrowsyError, UsageError
 from .evalclip import METHODS, LABEL_SUFFIX, ClipPass, Labels, find_pairs, read_labels, run_clip, threshold_blinks
-from .metrics import eer, match_events, precision_recall, roc_auc, roc_curve
+from .metrics import match_events, precision_recall, roc_curve, roc_figures
 
 NAMES = {"ours": "ours (p_closed)", "blendshape": "MediaPipe eyeBlink", "ear": "eye aspect ratio"}
 
@@ -76,12 +76,7 @@ def _frame_table(clip: ClipPass, labels: Labels) -> dict:
 
 def _roc_summary(y: np.ndarray, s: np.ndarray) -> dict:
     ok = np.isfinite(s)
-    y, s = y[ok], s[ok]
-    if y.all() or not y.any():
-        return {"auc": None, "eer": None, "eer_threshold": None, "n": int(y.size), "unscored": int((~ok).sum())}
-    rate, thr = eer(y, s)
-    return {"auc": roc_auc(y, s), "eer": rate, "eer_threshold": thr, "n": int(y.size),
-            "unscored": int((~ok).sum())}
+    return {**roc_figures(y[ok], s[ok]), "n": int(ok.sum()), "unscored": int((~ok).sum())}
 
 
 def _blinks(detected, labels: Labels) -> tuple[int, int, int]:
@@ -89,19 +84,25 @@ def _blinks(detected, labels: Labels) -> tuple[int, int, int]:
     return match_events(keep, labels.blinks)
 
 
-def summarise(condition: str, passes: list[tuple[ClipPass, Labels]]) -> dict:
-    """Pooled and per-clip figures of one condition."""
+def _pooled(passes: list[tuple[ClipPass, Labels]]) -> tuple[list[dict], np.ndarray, dict]:
+    """Per-clip frame tables, then the labels and each method's scores of all scored frames."""
     tables = [_frame_table(c, lab) for c, lab in passes]
     y = np.concatenate([tb["y"][tb["scored"]] for tb in tables])
+    scores = {m: np.concatenate([c.scores[m][tb["scored"]] for (c, _), tb in zip(passes, tables)]) for m in METHODS}
+    return tables, y, scores
+
+
+def summarise(condition: str, passes: list[tuple[ClipPass, Labels]]) -> dict:
+    """Pooled and per-clip figures of one condition."""
+    tables, y, pooled = _pooled(passes)
     out = {"frames": int(sum(tb["use"].sum() for tb in tables)), "closed": int(y.sum()),
            "open": int((~y).sum()), "no_face": sum(tb["no_face"] for tb in tables),
            "excluded_ambiguous": sum(tb["ambiguous"] for tb in tables),
            "unlabelled": sum(tb["unlabelled"] for tb in tables),
            "size": sorted({f"{c.size[0]}x{c.size[1]}" for c, _ in passes}), "methods": {}, "clips": {}}
     for m in METHODS:
-        s = np.concatenate([c.scores[m][tb["scored"]] for (c, _), tb in zip(passes, tables)])
         # Frames without a face have no score for any method: the same count left out of each.
-        out["methods"][m] = {**_roc_summary(y, s), "excluded_no_face": out["no_face"]}
+        out["methods"][m] = {**_roc_summary(y, pooled[m]), "excluded_no_face": out["no_face"]}
     for (c, lab), tb in zip(passes, tables):
         out["clips"][c.video] = {
             "frames": int(tb["use"].sum()), "closed": int(tb["y"][tb["scored"]].sum()), "no_face": tb["no_face"],
@@ -160,11 +161,10 @@ def plot(condition: str, passes: list[tuple[ClipPass, Labels]], summary: dict, p
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tables_ = [_frame_table(c, lab) for c, lab in passes]
-    y = np.concatenate([tb["y"][tb["scored"]] for tb in tables_])
+    _, y, pooled = _pooled(passes)
     fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
     for m in METHODS:
-        s = np.concatenate([c.scores[m][tb["scored"]] for (c, _), tb in zip(passes, tables_)])
+        s = pooled[m]
         ok = np.isfinite(s)
         if summary["methods"][m]["auc"] is None:
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .metrics import eer, roc_auc
+from .metrics import roc_figures
 
 
 def at_threshold(closed, p_closed, threshold: float) -> dict:
@@ -28,11 +28,7 @@ def summary(closed, p_closed, threshold: float) -> dict:
     EER and AUC are None when the set holds one class only."""
     y = np.asarray(closed).astype(bool).ravel()
     out: dict = {"n": int(len(y)), "closed": int(y.sum()), "open": int((~y).sum())}
-    if y.all() or not y.any():
-        out.update(eer=None, eer_threshold=None, auc=None)
-    else:
-        rate, thr = eer(y, p_closed)
-        out.update(eer=rate, eer_threshold=thr, auc=roc_auc(y, p_closed))
+    out.update(roc_figures(y, p_closed))
     out.update(at_threshold(y, p_closed, threshold))
     return out
 

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import DrowsyError
+from .errors import DrowsyError, first_line
 from .types import Face, Frame
 
 
@@ -108,7 +108,7 @@ class Landmarker:
                 self._task = vision.FaceLandmarker.create_from_options(options)
             except (RuntimeError, ValueError) as e:
                 raise DrowsyError(f"face landmarker {path} could not be loaded: "
-                                  f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
+                                  f"{first_line(e)}") from None
 
     def _timestamp_ms(self, t: float) -> int:
         # VIDEO mode rejects a timestamp that is not larger than the previous one; two frames

@@ -60,8 +60,6 @@ class LiveSource(_Source):
         self._latest: tuple[np.ndarray, float, int] | None = None
         self._taken = -1  # index of the last frame handed out
         self._received = 0
-        self.fps = None
-        self.ended = False
         cap = self._open(source)
         if cap is None:
             raise DrowsyError(f"cannot open {self.name}")

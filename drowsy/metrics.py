@@ -56,6 +56,15 @@ def eer(y, s) -> tuple[float, float]:
     return float(rate), float(thr[near])
 
 
+def roc_figures(y, s) -> dict:
+    """EER, its threshold and ROC AUC; all None when y holds one class only (no ROC exists)."""
+    y = np.asarray(y).astype(bool)
+    if y.all() or not y.any():
+        return {"eer": None, "eer_threshold": None, "auc": None}
+    rate, thr = eer(y, s)
+    return {"eer": rate, "eer_threshold": thr, "auc": roc_auc(y, s)}
+
+
 def intervals(flags) -> list[tuple[int, int]]:
     """Runs of true values as inclusive (start, end) index pairs."""
     f = np.asarray(flags).astype(bool).ravel()

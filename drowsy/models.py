@@ -146,7 +146,7 @@ def load_checkpoint(path) -> tuple[EyeNet, dict]:
     """(net in eval mode, its config); DrowsyError for a file that is not one of ours."""
     from pathlib import Path
 
-    from .errors import DrowsyError
+    from .errors import DrowsyError, first_line
 
     path = Path(path)
     if not path.is_file():
@@ -154,7 +154,7 @@ def load_checkpoint(path) -> tuple[EyeNet, dict]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle/zip errors have many types
-        raise DrowsyError(f"{path} is not a loadable checkpoint: {str(e).splitlines()[0]}") from None
+        raise DrowsyError(f"{path} is not a loadable checkpoint: {first_line(e)}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise DrowsyError(f"{path} is not a drowsy eye-state checkpoint")
     cfg = ckpt["config"]
@@ -162,5 +162,5 @@ def load_checkpoint(path) -> tuple[EyeNet, dict]:
         net = EyeNet(cfg["arch"], int(cfg.get("size", 24)))
         net.load_state_dict(ckpt["state_dict"])
     except (KeyError, ValueError, RuntimeError) as e:
-        raise DrowsyError(f"{path}: checkpoint does not match its architecture: {str(e).splitlines()[0]}") from None
+        raise DrowsyError(f"{path}: checkpoint does not match its architecture: {first_line(e)}") from None
     return net.eval(), cfg

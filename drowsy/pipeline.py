@@ -20,18 +20,16 @@ from .types import Drowsiness, Event, Frame, FrameResult
 class Pipeline:
     """Wires the stages; call it with each Frame in time order."""
 
-    def __init__(self, landmarker, cropper, classifier, monitor, temporal_cfg):
+    def __init__(self, landmarker, cropper, classifier, monitor):
         self.landmarker = landmarker
         self.cropper = cropper
         self.classifier = classifier
-        self.monitor = monitor
-        self.temporal_cfg = temporal_cfg
+        self.monitor = monitor  # holds the temporal settings (monitor.cfg) and the threshold in use
 
     @property
     def threshold(self) -> float:
         """The closed/open decision threshold in use: the config's, else the model's."""
-        own = getattr(self.temporal_cfg, "closed_threshold", None)
-        return float(own if own is not None else getattr(self.classifier, "threshold", 0.5))
+        return self.monitor.threshold
 
     def __call__(self, frame: Frame) -> FrameResult:
         t0 = perf_counter()
@@ -46,10 +44,8 @@ class Pipeline:
         t2 = perf_counter()
         scores = self.classifier(crops) if crops is not None else None
         t3 = perf_counter()
-        reason = assessability(face, crops, self.temporal_cfg)
-        p_closed = scores.fused if reason is None and scores is not None else None
-        if reason is None and p_closed is None:
-            reason = "no_face"
+        reason = assessability(face, crops, self.monitor.cfg)  # None: a face, hence crops and scores
+        p_closed = scores.fused if reason is None else None
         state = self.monitor.update(frame.t, p_closed, reason)
         t4 = perf_counter()
         timings = {"landmarks": (t1 - t0) * 1e3, "crop": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
@@ -82,14 +78,10 @@ class Pipeline:
         classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
         # No blendshapes: drowsy run does not use them (only eval-video's baseline does), and
         # they cost a fraction of a millisecond per frame.
+        monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold)  # before the landmarker: nothing to close
         landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=False,
                                 quiet=not getattr(cfg.output, "mediapipe_logs", False))
-        try:
-            monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold)
-        except BaseException:
-            landmarker.close()
-            raise
-        return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor, cfg.temporal)
+        return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
 
     def close(self) -> None:
         close = getattr(self.landmarker, "close", None)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DrowsyError
+from .metrics import intervals
 
 # One colour per state: closed is the one that matters, so it is the strongest.
 STATES = (("closed", "#d62728"), ("open", "#2ca02c"), ("not assessable", "#bdbdbd"), ("no face", "#525252"))
@@ -104,12 +105,6 @@ def _alerting(s: Session, reason: str | None) -> np.ndarray:
     return s.alert & np.array([(r == reason) if reason else (r not in known) for r in s.reason], dtype=bool)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) index ranges where mask is True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2], edges[1::2]))
-
-
 def _frame_ends(t: np.ndarray) -> np.ndarray:
     """Each frame stands until the next one, but never across a long gap (lost camera)."""
     dt = np.diff(t)
@@ -139,8 +134,8 @@ def plot(s: Session, out: Path, events: list[dict] | None, perclos_alert: float,
                                            constrained_layout=True)
     for ax in (ax_p, ax_c, ax_s):  # alerts over every row: where to look first
         for reason, colour in ALERTS:
-            for a, b in _runs(_alerting(s, reason)):
-                ax.axvspan(s.t[a], ends[b - 1], color=colour, alpha=0.45, lw=0, zorder=0)
+            for a, b in intervals(_alerting(s, reason)):
+                ax.axvspan(s.t[a], ends[b], color=colour, alpha=0.45, lw=0, zorder=0)
     for e, (label, colour) in enumerate(EYES):
         tt, yy = _broken(s.t, s.p_closed[:, e], ends)
         ax_p.plot(tt, yy, color=colour, lw=1.1, label=label)
@@ -158,7 +153,7 @@ def plot(s: Session, out: Path, events: list[dict] | None, perclos_alert: float,
                   ha="center", va="center", color="#555555", bbox={"fc": "white", "ec": "none", "alpha": 0.8})
     ax_c.legend(loc="upper left", fontsize=8, ncol=2, frameon=False)
     for k, (label, colour) in enumerate(STATES):
-        spans = [(s.t[a], ends[b - 1] - s.t[a]) for a, b in _runs(s.state == k)]
+        spans = [(s.t[a], ends[b] - s.t[a]) for a, b in intervals(s.state == k)]
         ax_s.broken_barh(spans, (0.45, 0.5), color=colour, lw=0)
     handles = [Patch(color=c, label=lbl) for lbl, c in STATES]
     handles += [Patch(color=c, alpha=0.45, label=f"alert: {r or 'other'}") for r, c in ALERTS if _alerting(s, r).any()]
@@ -211,9 +206,9 @@ def summary(s: Session, ends: np.ndarray, events: list[dict] | None) -> str:
         reasons = [str(e.get("reason")) for e in events if e.get("event") == "alert_on"]
         alerts = f"{len(reasons)} alert{'s' * (len(reasons) != 1)}"
     else:  # frames only say whether an alert is on: count the stretches
-        periods = _runs(s.alert)
+        periods = intervals(s.alert)
         alerts = f"{len(periods)} alert period{'s' * (len(periods) != 1)}"
-        reasons = sorted({s.reason[i] or "other" for a, b in periods for i in range(a, b)})
+        reasons = sorted({s.reason[i] or "other" for a, b in periods for i in range(a, b + 1)})
     detail = ", ".join(f"{reasons.count(r)} {r}" if events is not None else r for r in sorted(set(reasons)))
     parts = [f"{len(s.t)} frames over {ends[-1] - s.t[0]:.1f} s", f"no face {100 * no_face / max(total, 1e-9):.0f} %",
              alerts + (f" ({detail})" if detail else "")]

@@ -35,8 +35,6 @@ class Split:
     violations: int  # 0 when every constraint held (only tiny data sets may miss some)
 
     def part(self, name: str) -> np.ndarray:
-        if name == "all":
-            return np.sort(np.concatenate([self.train, self.val, self.test]))
         if name not in PARTS:
             raise ValueError(f"unknown split part {name!r}")
         return getattr(self, name)
@@ -44,7 +42,7 @@ class Split:
     def describe(self, data: EyeData, list_groups: int = 12) -> dict:
         """Sizes per part; the group names too when there are few (MRL subjects)."""
         out = {"seed": self.seed, "fractions": list(self.fractions), "attempt": self.attempt,
-               "violations": self.violations, "unit": "subject" if data.name == "mrl" else "group"}
+               "violations": self.violations, "unit": "subject" if data.fmt == "mrl" else "group"}
         for name in PARTS:
             idx = self.part(name)
             groups = np.unique(data.group[idx])
@@ -91,7 +89,7 @@ def grouped_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0) -> 
         n_val = min(max(n_val, 1 if f[1] > 0 else 0), n_groups - 1 - n_test)
     else:
         n_test = n_val = 0
-    strata = STRATA.get(data.name)
+    strata = STRATA.get(data.fmt)
     best = None
     for attempt in range(MAX_ATTEMPTS):
         order = np.random.default_rng([seed, attempt]).permutation(n_groups)

@@ -118,7 +118,7 @@ def main(args: argparse.Namespace) -> int:
     except ImportError:
         raise DrowsyError("training needs torch: pip install 'drowsy-eyes[train]'") from None
     from .train_augment import AugmentConfig
-    from .data import load_dataset
+    from .data import load_datasets
     from .eyemetrics import balanced_threshold, summary
     from .leakcheck import split_and_check
     from .splits import subsample_train
@@ -135,10 +135,7 @@ def main(args: argparse.Namespace) -> int:
     arch = init_cfg["arch"] if init_cfg else (args.arch or DEFAULT_ARCH)
     if arch not in ARCHS:
         raise UsageError(f"unknown --arch {arch}; choose one of {', '.join(ARCHS)}")
-    datas = [load_dataset(d, f, limit=args.limit) for d, f in zip(args.data, formats)]
-    fmts = [d.name for d in datas]
-    if len(set(fmts)) != len(fmts):  # two folders of one format: keep their scores apart
-        datas = [replace(d, name=f"{d.name}{k}") for k, d in enumerate(datas)]
+    datas = load_datasets(args.data, formats, limit=args.limit)
     for d in datas:
         print(f"{d.name}: {len(d)} crops ({int(d.closed.sum())} closed) in {len(np.unique(d.group))} groups "
               f"from {d.root}")
@@ -195,7 +192,7 @@ def main(args: argparse.Namespace) -> int:
         "arch": arch, "size": 24, "threshold": float(threshold), "best_epoch": result.best_epoch,
         "refit": "train+val" if args.refit else None,
         "fit": cfg.to_dict(), "init": str(args.init) if args.init else None,
-        "data": [{**d.summary(), "format": f, "root": str(a)} for d, f, a in zip(datas, fmts, args.data)],
+        "data": [{**d.summary(), "format": d.fmt, "root": str(a)} for d, a in zip(datas, args.data)],
         "splits": {d.name: s.describe(d) for d, s in sets}, "leak_check": leak.to_json(), "metrics": metrics,
         "options": {k: v for k, v in vars(args).items()
                     if not k.startswith("_") and isinstance(v, (str, int, float, bool, list, type(None)))},

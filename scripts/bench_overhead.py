@@ -29,15 +29,11 @@ def make_clip(src: Path, dst: Path, frames: int, size=(640, 480)) -> Path:
     import cv2
     import numpy as np
 
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    images = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        images.append(img)
-    cap.release()
+    from drowsy.capture import VideoSource
+
+    with VideoSource(src) as source:
+        images = [frame.image for frame in source]
+        fps = source.fps or 25.0
     if not images:
         raise SystemExit(f"cannot read {src}")
     w, h = size

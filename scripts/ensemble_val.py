@@ -3,8 +3,8 @@
   python scripts/ensemble_val.py /tmp/t/seed0/eye_state.pt /tmp/t/seed1/eye_state.pt ...
 
 Is distillation worth a run? Only if the ensemble (mean P(closed) of the checkpoints) beats
-its members on the validation splits. Scores the split that `drowsy train` used (seed 0 and
-its leak check) on CEW and MRL; the test splits are not touched. Needs the [train] extra.
+its members on the validation splits. Scores the split that `drowsy train` used (the
+checkpoints' split seed, and its leak check) on CEW and MRL; the test splits are not touched. Needs the [train] extra.
 """
 
 from __future__ import annotations
@@ -36,8 +36,13 @@ def main() -> int:
 
     torch.set_num_threads(1)
     data = args.data or [str(shared_dir() / "data" / n) for n in ("cew", "mrl")]
-    sets, _ = split_and_check([load_dataset(d) for d in data], seed=0)
-    nets = [load_checkpoint(c)[0] for c in args.checkpoints]
+    loaded = [load_checkpoint(c) for c in args.checkpoints]
+    nets = [net for net, _ in loaded]
+    # The members must share the split they were trained with, or val would hold training crops.
+    seeds = {int(s.get("seed", 0)) for _, cfg in loaded for s in (cfg.get("splits") or {}).values()}
+    if len(seeds) > 1:
+        raise SystemExit(f"the checkpoints were trained on different splits (split seeds {sorted(seeds)})")
+    sets, _ = split_and_check([load_dataset(d) for d in data], seed=seeds.pop() if seeds else 0)
     for d, s in sets:
         idx = s.part(args.split)
         probs = [predict(n, d.images[idx]) for n in nets]

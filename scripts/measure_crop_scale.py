@@ -11,7 +11,6 @@ distances seen, i.e. how many pixels an eye really has before it is resampled to
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -21,29 +20,18 @@ from drowsy.capture import VideoSource
 from drowsy.classify import EyeClassifier
 from drowsy.crop import EYE_CORNERS, CropSpec, crop_eyes
 from drowsy.degrade import degrade_frame
+from drowsy.evalclip import find_pairs, read_labels
 from drowsy.landmarks import Landmarker
 from drowsy.metrics import eer, roc_auc
 from drowsy.paths import default_eye_model, shared_dir
 
 
-def labelled_clips(root: Path):
-    for labels in sorted(root.rglob("*.eyestate.csv")):
-        video = labels.with_name(labels.name[: -len(".eyestate.csv")])
-        if video.is_file():
-            yield video, labels
-
-
-def read_labels(path: Path) -> dict[int, int]:
-    """frame → closed (0/1), without the partial_ambiguous frames."""
-    with open(path) as f:
-        return {int(r["frame"]): int(r["closed"]) for r in csv.DictReader(f) if r["partial_ambiguous"] == "0"}
-
-
 def collect(args, condition: str):
     """(image, landmarks, label) of every labelled frame with a face, and the corner distances."""
     frames, dists = [], []
-    for video, labels in labelled_clips(Path(args.videos)):
-        lab = read_labels(labels)
+    for video, labels in find_pairs(args.videos):
+        lab = read_labels(labels, video.name)
+        lab = dict(zip(lab.frame[~lab.ambiguous].tolist(), lab.closed[~lab.ambiguous].astype(int).tolist()))
         with Landmarker(args.landmarker, blendshapes=False) as lmk:
             src = VideoSource(video)
             for fr in src:

@@ -50,14 +50,15 @@ def slope_per_10k(frames: list[int], values: list[float]) -> float:
 
 
 def soak(pipeline, images: list[np.ndarray], fps: float, n_frames: int, every: int,
-         sample=rss_mb, draw: bool = True, sinks: bool = True, progress=None) -> list[tuple[int, float]]:
-    """Run n_frames through `pipeline` (looping `images`); [(frames done, sample())] every `every`."""
+         sample=rss_mb, progress=None) -> list[tuple[int, float]]:
+    """Run n_frames through `pipeline` (looping `images`), with the overlay and both logs as in
+    drowsy run (logs to os.devnull); [(frames done, sample())] every `every` frames."""
     from drowsy.render import draw as draw_overlay
     from drowsy.sinks import EventLog, FrameLog
     from drowsy.types import Frame
 
-    frames_log = FrameLog(os.devnull if sinks else None)
-    events_log = EventLog(os.devnull if sinks else None)
+    frames_log = FrameLog(os.devnull)
+    events_log = EventLog(os.devnull)
     samples = [(0, sample())]
     try:
         for i in range(n_frames):
@@ -65,8 +66,7 @@ def soak(pipeline, images: list[np.ndarray], fps: float, n_frames: int, every: i
             frames_log.add(result)
             for ev in result.state.events:
                 events_log.add(ev)
-            if draw:
-                draw_overlay(result.frame.image, result, 25.0, pipeline.threshold, 0.15)
+            draw_overlay(result.frame.image, result, 25.0, pipeline.threshold, 0.15)
             if (i + 1) % every == 0:
                 samples.append((i + 1, sample()))
                 if progress:

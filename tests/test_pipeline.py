@@ -63,7 +63,7 @@ def labelled_blinks(shared, clip: str) -> list[dict]:
 
 
 def make(model, faces, cfg: TemporalConfig = TemporalConfig(), jitter: int = 8) -> Pipeline:
-    return Pipeline(Replay(faces), Cropper(model.spec, jitter), model, DrowsinessMonitor(cfg, model.threshold), cfg)
+    return Pipeline(Replay(faces), Cropper(model.spec, jitter), model, DrowsinessMonitor(cfg, model.threshold))
 
 
 def run_all(pipe: Pipeline, frames) -> tuple[list, list]:
@@ -125,7 +125,7 @@ def test_frames_without_a_face_never_raise_a_closed_eye_alert(clips, model, land
     src = ArraySource(closed + blank, fps=25.0)
     cfg = TemporalConfig()
     with Landmarker(landmarker) as lm:
-        pipe = Pipeline(lm, Cropper(model.spec, 2), model, DrowsinessMonitor(cfg, model.threshold), cfg)
+        pipe = Pipeline(lm, Cropper(model.spec, 2), model, DrowsinessMonitor(cfg, model.threshold))
         results, events = run_all(pipe, list(src))
     faceless = results[25:]
     assert all(r.face is None and r.scores is None and r.state.closed is None for r in faceless)

@@ -278,9 +278,9 @@ def test_a_folder_is_not_a_model(tmp_path):
 
 
 def test_tensorrt_profile_names_the_models_own_input(tmp_path):
-    from drowsy.classify import _provider_list
+    from drowsy.classify import provider_list
 
-    trt, cuda, cpu = _provider_list("tensorrt", 24, tmp_path, "eyes")
+    trt, cuda, cpu = provider_list("tensorrt", 24, tmp_path, "eyes")
     name, opts = trt
     assert name == "TensorrtExecutionProvider" and (cuda, cpu) == ("CUDAExecutionProvider", "CPUExecutionProvider")
     assert opts["trt_profile_min_shapes"] == "eyes:1x1x24x24" and opts["trt_profile_max_shapes"] == "eyes:128x1x24x24"

@@ -55,7 +55,7 @@ def _pipeline(faces, model_path) -> Pipeline:
     clf = EyeClassifier(model_path, device="cpu", threads=1)
     # A 2 s window so the PERCLOS segments slide out many times within the test.
     cfg = TemporalConfig(window_s=2.0, min_assessable_s=1.0)
-    return Pipeline(Replay(faces), Cropper(clf.spec, 8), clf, DrowsinessMonitor(cfg, clf.threshold), cfg)
+    return Pipeline(Replay(faces), Cropper(clf.spec, 8), clf, DrowsinessMonitor(cfg, clf.threshold))
 
 
 def _traced_mb() -> float:
