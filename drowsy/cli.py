@@ -16,14 +16,14 @@ from . import __version__
 from .errors import DrowsyError, UsageError
 
 COMMANDS = (
-    ("run", "drowsy.app", "detect drowsiness live from a camera, a video file or a stream"),
-    ("bench", "drowsy.bench", "time every stage of the real pipeline and the classifier"),
-    ("eval-video", "drowsy.evaluate", "frame AUC/EER and blink recall on labelled clips, against baselines"),
-    ("train", "drowsy.train", "train the eye-state CNN (needs the [train] extra)"),
-    ("eval", "drowsy.evalmodel", "evaluate an eye model on CEW, MRL or a folder of eyes"),
-    ("export-onnx", "drowsy.export", "export a checkpoint to ONNX with its contract in the metadata"),
-    ("report", "drowsy.report", "plot a timeline of one session from its --out JSONL"),
-    ("info", "drowsy.info", "versions, ONNX Runtime providers, and which models would be used"),
+    ("run", "drowsy.runtime.run", "detect drowsiness live from a camera, a video file or a stream"),
+    ("bench", "drowsy.evaluation.bench", "time every stage of the real pipeline and the classifier"),
+    ("eval-video", "drowsy.evaluation.eval_video", "frame AUC/EER and blink recall on labelled clips, against baselines"),
+    ("train", "drowsy.training.train", "train the eye-state CNN (needs the [train] extra)"),
+    ("eval", "drowsy.evaluation.eval_model", "evaluate an eye model on CEW, MRL or a folder of eyes"),
+    ("export-onnx", "drowsy.training.export_onnx", "export a checkpoint to ONNX with its contract in the metadata"),
+    ("report", "drowsy.evaluation.report", "plot a timeline of one session from its --out JSONL"),
+    ("info", "drowsy.runtime.info", "versions, ONNX Runtime providers, and which models would be used"),
 )
 
 

@@ -1,7 +1,7 @@
 """How much do our stages add to the face landmarker? (the speed target of issue 4)
 
 Times, in this one process and alternating over several repetitions:
-  (a) a loop that only decodes the clip and runs the same landmarker (drowsy.landmarks,
+  (a) a loop that only decodes the clip and runs the same landmarker (drowsy.runtime.landmarks,
       as the pipeline configures it) on every frame, set-up included;
   (b) the whole `drowsy run --headless --video CLIP` (cli.main in-process), set-up included.
 Targets: (b) <= (a) / 0.85, i.e. our stages add at most ~18 %; and >= 100 frames/s end to
@@ -29,7 +29,7 @@ def make_clip(src: Path, dst: Path, frames: int, size=(640, 480)) -> Path:
     import cv2
     import numpy as np
 
-    from drowsy.capture import VideoSource
+    from drowsy.runtime.capture import VideoSource
 
     with VideoSource(src) as source:
         images = [frame.image for frame in source]
@@ -55,8 +55,8 @@ def make_clip(src: Path, dst: Path, frames: int, size=(640, 480)) -> Path:
 
 def landmarker_loop(clip: Path, landmarker: Path) -> tuple[float, float, int]:
     """(wall s, CPU s, frames): decode + landmarker only, set-up included."""
-    from drowsy.capture import VideoSource
-    from drowsy.landmarks import Landmarker
+    from drowsy.runtime.capture import VideoSource
+    from drowsy.runtime.landmarks import Landmarker
 
     t0, c0 = time.perf_counter(), time.process_time()
     n = 0
@@ -85,7 +85,7 @@ def full_run(clip: Path, landmarker: Path, model: Path | None) -> tuple[float, f
 
 
 def main() -> int:
-    from drowsy.benchstats import cpu_model
+    from drowsy.evaluation.benchstats import cpu_model
     from drowsy.paths import resolve_landmarker, shared_dir
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

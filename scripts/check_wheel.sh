@@ -109,7 +109,7 @@ scored = sum(r["p_closed"] is not None for r in recs)
 print(f"  {len(recs)} frames, {scored} with eye scores")
 sys.exit(0 if scored else 1)
 EOF
-if "$VPY" -c "import sys; import drowsy.app, drowsy.pipeline; sys.exit('torch' in sys.modules)"; then
+if "$VPY" -c "import sys; import drowsy.runtime.run, drowsy.runtime.pipeline; sys.exit('torch' in sys.modules)"; then
   echo "the runtime modules do not import torch"
 else
   fail "the runtime imported torch"

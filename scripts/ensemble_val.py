@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drowsy.data import load_dataset  # noqa: E402
-from drowsy.eyemetrics import summary  # noqa: E402
-from drowsy.leakcheck import split_and_check  # noqa: E402
+from drowsy.training.data import load_dataset  # noqa: E402
+from drowsy.evaluation.eyemetrics import summary  # noqa: E402
+from drowsy.training.leakcheck import split_and_check  # noqa: E402
 from drowsy.paths import shared_dir  # noqa: E402
 
 
@@ -31,8 +31,8 @@ def main() -> int:
     args = ap.parse_args()
     import torch
 
-    from drowsy.models import load_checkpoint
-    from drowsy.trainloop import predict
+    from drowsy.training.models import load_checkpoint
+    from drowsy.training.loop import predict
 
     torch.set_num_threads(1)
     data = args.data or [str(shared_dir() / "data" / n) for n in ("cew", "mrl")]

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from drowsy.capture import VideoSource
-from drowsy.classify import EyeClassifier
-from drowsy.crop import EYE_CORNERS, CropSpec, crop_eyes
-from drowsy.degrade import degrade_frame
-from drowsy.evalclip import find_pairs, read_labels
-from drowsy.landmarks import Landmarker
-from drowsy.metrics import eer, roc_auc
+from drowsy.runtime.capture import VideoSource
+from drowsy.runtime.classify import EyeClassifier
+from drowsy.runtime.crop import EYE_CORNERS, CropSpec, crop_eyes
+from drowsy.evaluation.degrade import degrade_frame
+from drowsy.evaluation.clips import find_pairs, read_labels
+from drowsy.runtime.landmarks import Landmarker
+from drowsy.evaluation.metrics import eer, roc_auc
 from drowsy.paths import default_eye_model, shared_dir
 
 

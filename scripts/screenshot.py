@@ -18,9 +18,9 @@ import numpy as np
 def main() -> None:
     import cv2
 
-    from drowsy.config import add_run_arguments, resolve
-    from drowsy.pipeline import Pipeline
-    from drowsy.render import draw
+    from drowsy.settings_io import add_run_arguments, resolve
+    from drowsy.runtime.pipeline import Pipeline
+    from drowsy.runtime.render import draw
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", default="12,22", help="0-based frame indices to show")
@@ -32,7 +32,7 @@ def main() -> None:
         args.window_s = 2.0
     cfg = resolve(args)
     wanted = [int(v) for v in args.frames.split(",")]
-    from drowsy.capture import VideoSource
+    from drowsy.runtime.capture import VideoSource
 
     shots = {}
     pipeline = Pipeline.from_config(cfg)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Choose the eye-state CNN by measurement: the candidate table of the model card.
 
-Every candidate in drowsy.models.ARCHS is trained with the same short schedule, seed,
+Every candidate in drowsy.training.models.ARCHS is trained with the same short schedule, seed,
 splits and augmentation on CEW + MRL, then measured: validation EER per set (the test
 splits stay untouched), parameters, multiply-accumulates per crop, ONNX file size, and
 ONNX Runtime latency of one call on 18 crops (one frame: 2 eyes × 9 jittered crops), median
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", nargs="+", default=[str(shared_dir() / "data" / "cew"), str(shared_dir() / "data" / "mrl")])
-    p.add_argument("--archs", nargs="+", default=None, help="candidates (default: all in drowsy.models.ARCHS)")
+    p.add_argument("--archs", nargs="+", default=None, help="candidates (default: all in drowsy.training.models.ARCHS)")
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--steps-per-epoch", type=int, default=120)
     p.add_argument("--seed", type=int, default=0)
@@ -66,11 +66,11 @@ def main(argv=None) -> int:
 
     import torch
 
-    from drowsy.data import load_dataset
-    from drowsy.export import export_onnx
-    from drowsy.leakcheck import split_and_check
-    from drowsy.models import ARCHS, EyeNet, count_macs, count_params, save_checkpoint
-    from drowsy.trainloop import FitConfig, TrainSet, fit
+    from drowsy.training.data import load_dataset
+    from drowsy.training.export_onnx import export_onnx
+    from drowsy.training.leakcheck import split_and_check
+    from drowsy.training.models import ARCHS, EyeNet, count_macs, count_params, save_checkpoint
+    from drowsy.training.loop import FitConfig, TrainSet, fit
 
     torch.set_num_threads(1)  # tiny ops: a second thread costs more in sync than it gives
     archs = args.archs or list(ARCHS)

@@ -36,7 +36,7 @@ def rss_mb() -> float:
 
 
 def read_clip(path: Path) -> tuple[list[np.ndarray], float]:
-    from drowsy.capture import VideoSource
+    from drowsy.runtime.capture import VideoSource
 
     with VideoSource(path) as src:
         frames = [f.image for f in src]
@@ -53,8 +53,8 @@ def soak(pipeline, images: list[np.ndarray], fps: float, n_frames: int, every: i
          sample=rss_mb, progress=None) -> list[tuple[int, float]]:
     """Run n_frames through `pipeline` (looping `images`), with the overlay and both logs as in
     drowsy run (logs to os.devnull); [(frames done, sample())] every `every` frames."""
-    from drowsy.render import draw as draw_overlay
-    from drowsy.sinks import EventLog, FrameLog
+    from drowsy.runtime.render import draw as draw_overlay
+    from drowsy.runtime.sinks import EventLog, FrameLog
     from drowsy.types import Frame
 
     frames_log = FrameLog(os.devnull)
@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < args.warmup + 2 * args.every:
         p.error("--frames must cover the warm-up and at least two samples after it")
 
-    from drowsy.config import ModelConfig, OutputConfig, RunConfig
+    from drowsy.settings import ModelConfig, OutputConfig, RunConfig
     from drowsy.errors import DrowsyError
     from drowsy.paths import shared_dir
-    from drowsy.pipeline import Pipeline
+    from drowsy.runtime.pipeline import Pipeline
 
     video = Path(args.video) if args.video else shared_dir() / "videos" / "grid" / "brbk7n.mpg"
     try:

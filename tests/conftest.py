@@ -1,5 +1,10 @@
 """Shared fixtures: the real data in ../shared (or $DROWSY_SHARED), and a tiny ONNX eye model
-built with onnx.helper so runtime tests do not need torch or a trained model."""
+built with onnx.helper so runtime tests do not need torch or a trained model.
+
+Markers (pyproject.toml): `shared` is added to every test that uses the data fixture, `mediapipe`
+to every test that uses the landmarker; `torch` is set by the modules that need it. An edge box
+without torch or the data runs the rest with `pytest -m "not torch and not shared"`.
+"""
 
 from __future__ import annotations
 
@@ -28,10 +33,21 @@ def landmarker(shared) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _offline_landmarker(shared):
-    # Tests never download: point the resolver at the shared model.
-    os.environ.setdefault("DROWSY_LANDMARKER", str(shared / "models" / "face_landmarker.task"))
+def _offline_landmarker():
+    # Tests never download: point the resolver at the shared model (when the data is there).
+    model = shared_dir() / "models" / "face_landmarker.task"
+    if model.is_file():
+        os.environ.setdefault("DROWSY_LANDMARKER", str(model))
     os.environ["DROWSY_OFFLINE"] = "1"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "shared" in names:
+            item.add_marker(pytest.mark.shared)
+        if "landmarker" in names:
+            item.add_marker(pytest.mark.mediapipe)
 
 
 def make_tiny_eye_model(path: Path, size: int = 24, threshold: float = 0.5, scale: float = 1.5,
@@ -40,7 +56,7 @@ def make_tiny_eye_model(path: Path, size: int = 24, threshold: float = 0.5, scal
     import onnx
     from onnx import TensorProto, helper
 
-    from drowsy.crop import CropSpec
+    from drowsy.runtime.crop import CropSpec
 
     nodes = [
         helper.make_node("Cast", ["crops"], ["f"], to=TensorProto.FLOAT),

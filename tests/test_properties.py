@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drowsy.classify import EyeClassifier
-from drowsy.crop import EYE_CORNERS, MAX_JITTER, CropSpec, crop_eyes
+from drowsy.runtime.classify import EyeClassifier
+from drowsy.runtime.crop import EYE_CORNERS, MAX_JITTER, CropSpec, crop_eyes
 from drowsy.errors import DrowsyError
 from drowsy.types import EyeCrops
 
@@ -278,7 +278,7 @@ def test_a_folder_is_not_a_model(tmp_path):
 
 
 def test_tensorrt_profile_names_the_models_own_input(tmp_path):
-    from drowsy.classify import provider_list
+    from drowsy.runtime.classify import provider_list
 
     trt, cuda, cpu = provider_list("tensorrt", 24, tmp_path, "eyes")
     name, opts = trt

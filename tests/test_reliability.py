@@ -287,7 +287,8 @@ class _FakeCamera:
 
 
 def test_camera_lost_and_back_mid_run(tmp_path, clip_frames, model, monkeypatch, capsys):
-    from drowsy import app, config, live
+    from drowsy import settings_io
+    from drowsy.runtime import live, run
     from drowsy.cli import build_parser
 
     stop = threading.Event()
@@ -303,7 +304,7 @@ def test_camera_lost_and_back_mid_run(tmp_path, clip_frames, model, monkeypatch,
     done = threading.Timer(30, stop.set)  # a safety net: the test never hangs
     done.start()
     try:
-        rc = app.run(config.resolve(args), stop)
+        rc = run.run(settings_io.resolve(args), stop)
     finally:
         done.cancel()
     assert rc == 0 and len(opened) == 3
@@ -346,7 +347,7 @@ def test_black_white_noise_and_faceless_frames_never_alert(tmp_path, clip_frames
 def test_the_largest_of_several_faces_is_used(clip_frames, landmarker):
     import cv2
 
-    from drowsy.landmarks import Landmarker
+    from drowsy.runtime.landmarks import Landmarker
     from drowsy.types import Frame
 
     big = clip_frames[0]

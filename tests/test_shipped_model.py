@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from drowsy.classify import CONTRACT, EyeClassifier
+from drowsy.runtime.classify import CONTRACT, EyeClassifier
 from drowsy.cli import main
-from drowsy.crop import CropSpec
+from drowsy.runtime.crop import CropSpec
 from drowsy.paths import REPO_ROOT
 
 ASSETS = REPO_ROOT / "assets"
@@ -46,10 +46,11 @@ def test_dynamic_batch_and_probabilities(clf, rng):
     assert clf.predict(np.zeros((0, 24, 24), np.uint8)).shape == (0,)
 
 
+@pytest.mark.torch
 def test_checkpoint_beside_it_reproduces_the_onnx(clf, shared):
     torch = pytest.importorskip("torch")
-    from drowsy.data import load_dataset
-    from drowsy.models import Deployed, load_checkpoint
+    from drowsy.training.data import load_dataset
+    from drowsy.training.models import Deployed, load_checkpoint
 
     ckpt = torch.load(ASSETS / "eye_state.pt", weights_only=True)
     assert set(ckpt) >= {"state_dict", "config"}

@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drowsy.classify import EyeClassifier
-from drowsy.crop import Cropper
-from drowsy.perclos import DrowsinessMonitor
-from drowsy.pipeline import Pipeline
-from drowsy.thresholds import TemporalConfig
+from drowsy.runtime.classify import EyeClassifier
+from drowsy.runtime.crop import Cropper
+from drowsy.runtime.temporal import DrowsinessMonitor
+from drowsy.runtime.pipeline import Pipeline
+from drowsy.settings import TemporalConfig
 from drowsy.types import Frame
+
+pytestmark = pytest.mark.mediapipe
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
 
@@ -32,7 +34,7 @@ def soak_mod():
 @pytest.fixture(scope="module")
 def recorded(shared, landmarker, soak_mod):
     """(images, faces) of the small dinoman clip, faces from the real landmarker."""
-    from drowsy.landmarks import Landmarker
+    from drowsy.runtime.landmarks import Landmarker
 
     images, fps = soak_mod.read_clip(shared / "videos" / "dinoman" / "example.mp4")
     with Landmarker(landmarker) as lm:

@@ -1,0 +1,211 @@
+"""`drowsy bench`: time every stage of the real pipeline, then the eye classifier alone.
+
+Sources:
+- `--synthetic` (the default when no source is given, so the command runs anywhere: no file,
+  no camera, no display): a drawn face that sways and blinks (synthetic.py), 640×480 unless
+  `--size`. Every stage runs on every frame, as with a person in view; "decode" is the cost of
+  handing out a frame (one frame-sized copy), less than decoding a real video.
+- `--video PATH`: a file, decoded as fast as possible and replayed from the start as often as
+  `--warmup + --frames` needs (re-opening counts as decode time of that frame).
+- `--camera N`: a live camera; "capture" is then the wait for the camera's next frame, so the
+  end-to-end rate cannot exceed the camera's own.
+Stage times are per frame, after `--warmup` frames; end-to-end FPS = measured frames / wall
+time from the first measured frame's capture to the last frame's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import DrowsyError, UsageError
+from ..settings import DEVICES, problem
+
+STAGES = ("decode", "landmarks", "crop", "classify", "temporal", "total")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("Without a source it times --synthetic: a drawn, blinking face, so it runs with no file, "
+                "camera or display, and every stage runs on every frame. Stage times are per frame after "
+                "the warm-up; a markdown table goes to stdout.")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--video", metavar="PATH", help="time on a video file (replayed as needed)")
+    src.add_argument("--camera", type=int, metavar="N", help="time on a live camera")
+    src.add_argument("--synthetic", action="store_true", help="time on a generated face (the default)")
+    p.add_argument("--size", default="640x480", metavar="WxH", help="frame size of --synthetic (640x480)")
+    p.add_argument("--frames", type=int, default=300, metavar="N", help="frames measured (300)")
+    p.add_argument("--warmup", type=int, default=30, metavar="N", help="frames run first, not measured (30)")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="where the eye model runs in the pipeline (auto)")
+    p.add_argument("--jitter", type=int, default=8, metavar="J", help="jittered crops per eye (8)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="onnxruntime threads in the pipeline, 0 = all (1)")
+    p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
+    p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
+    p.add_argument("--micro", choices=("all", "ours", "none"), default="all",
+                   help="classifier micro-benchmark: ours and ResNet-18 (all), ours only, or none")
+    p.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size must look like 640x480, got {text!r}") from None
+    if not (32 <= w <= 8192 and 32 <= h <= 8192):
+        raise UsageError(f"--size must be between 32x32 and 8192x8192, got {text!r}")
+    return w, h
+
+
+def _looped_video(path: str, n: int):
+    """n frames of a file, replayed from the start as needed, with t and index running on."""
+    from ..runtime.capture import VideoSource
+
+    produced, offset = 0, 0.0
+    while produced < n:
+        with VideoSource(path) as source:
+            step, last_t = 1.0 / (source.fps or 25.0), None
+            for frame in source:
+                yield replace(frame, index=produced, t=frame.t + offset)
+                produced, last_t = produced + 1, frame.t
+                if produced >= n:
+                    return
+        if last_t is None:  # opens but decodes nothing: it would loop forever
+            raise DrowsyError(f"{path}: no frame decoded")
+        offset += last_t + step
+
+
+def _source(args, n: int):
+    """(frame iterator, description, closer)."""
+    if args.video:
+        if not Path(args.video).is_file():
+            raise DrowsyError(f"video not found: {args.video}")
+        return _looped_video(args.video, n), f"video {args.video}", lambda: None
+    if args.camera is not None:
+        from ..runtime.live import LiveSource
+
+        source = LiveSource(args.camera)
+        return iter(source), f"camera {args.camera}", source.close
+    from .synthetic import synthetic_frames
+
+    w, h = _size(args.size)
+    return synthetic_frames(n, w, h), "synthetic face", lambda: None
+
+
+def measure(pipeline, frames, warmup: int, n: int) -> dict:
+    """Run warmup + n frames; per-stage times of the n measured ones and end-to-end FPS."""
+    times = {k: [] for k in STAGES}
+    faces, wall0, size = 0, None, None
+    for i in range(warmup + n):
+        c0 = time.perf_counter()
+        frame = next(frames, None)
+        c1 = time.perf_counter()
+        if frame is None:
+            break
+        result = pipeline(frame)
+        if i < warmup:
+            continue
+        wall0 = c0 if wall0 is None else wall0
+        size = (int(frame.image.shape[1]), int(frame.image.shape[0]))
+        times["decode"].append((c1 - c0) * 1e3)
+        for k in STAGES[1:]:
+            times[k].append(result.timings_ms[k])
+        faces += result.face is not None
+    measured = len(times["total"])
+    if measured == 0:
+        raise DrowsyError(f"the source ended within the {warmup} warm-up frames: nothing measured")
+    wall_s = time.perf_counter() - wall0
+    return {"times": times, "frames": measured, "faces": faces, "wall_s": wall_s,
+            "fps": measured / wall_s, "size": size}
+
+
+def _load() -> float | None:
+    """The 1-minute load average: other jobs on the machine slow every stage down."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):  # not on Windows
+        return None
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+def markdown(doc: dict) -> str:
+    w, h = doc["frame_size"]
+    head = [f"drowsy bench: {doc['source']}, {w}x{h}, {doc['frames']} frames after {doc['warmup']} warm-up, "
+            f"J={doc['jitter']} ({2 * (doc['jitter'] + 1)} crops per frame), face in {doc['face_frames']} frames",
+            f"CPU: {doc['cpu']} ({doc['cores']} logical cores)" + (f"; GPU: {doc['gpu']}" if doc["gpu"] else "")
+            + ("" if None in doc["load_avg_1min"] else
+               f"; load average {doc['load_avg_1min'][0]:g} before, {doc['load_avg_1min'][1]:g} after"),
+            "eye model providers: " + ", ".join(doc["providers"]),
+            "versions: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()), ""]
+    rows = ["| stage | p50 ms | p90 ms | mean ms |", "|---|---:|---:|---:|"]
+    for k, s in doc["stages"].items():
+        label = {"decode": "decode / capture", "temporal": "temporal logic", "total": "total (pipeline)"}.get(k, k)
+        rows.append(f"| {label} | {_fmt(s['p50_ms'])} | {_fmt(s['p90_ms'])} | {_fmt(s['mean_ms'])} |")
+    rows.append(f"| **end to end** | | | **{doc['fps']:.1f} frames/s** |")
+    out = head + rows
+    if doc["classifier"]:
+        out += ["", "| classifier | provider | threads | batch | p50 ms / call | p90 ms / call | ms / crop |",
+                "|---|---|---:|---|---:|---:|---:|"]
+        for r in doc["classifier"]:
+            out.append(f"| {r['model']} | {r['provider'].replace('ExecutionProvider', '')} | {r['threads']} | "
+                       f"{r['batch_label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p90_ms'])} | {r['per_crop_ms']:.3f} |")
+    out += [f"note: {n}" for n in doc["notes"]]
+    return "\n".join(out)
+
+
+def main(args: argparse.Namespace) -> int:
+    from .benchstats import classifier_bench, cpu_model, gpu_name, summary_ms, versions
+    from ..settings import ModelConfig, RunConfig
+    from ..paths import cache_dir
+    from ..runtime.pipeline import Pipeline
+
+    if args.frames < 1 or args.warmup < 0:
+        raise UsageError("--frames must be >= 1 and --warmup >= 0")
+    why = problem("jitter", args.jitter)
+    if why:
+        raise UsageError(f"--jitter {why}, got {args.jitter}")
+    if args.threads < 0:
+        raise UsageError("--threads must be >= 0")
+    load_before = _load()
+    frames, described, close = _source(args, args.warmup + args.frames)
+    cfg = RunConfig(model=ModelConfig(model=args.model, landmarker=args.landmarker, device=args.device,
+                                      jitter=args.jitter, threads=args.threads))
+    try:
+        with Pipeline.from_config(cfg) as pipeline:
+            print(f"timing {args.warmup} + {args.frames} frames of the {described} ...", file=sys.stderr, flush=True)
+            m = measure(pipeline, frames, args.warmup, args.frames)
+            classifier = pipeline.classifier
+    finally:
+        close()
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    devices = ["cpu"] + [d for d, p in (("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider"))
+                         if p in available]
+    notes = []
+    if m["faces"] < m["frames"]:
+        notes.append(f"no face in {m['frames'] - m['faces']} of {m['frames']} frames: crop and classify "
+                     "did not run on those, so their stage times cover fewer frames")
+    rows = []
+    if args.micro != "none":
+        print("timing the classifier alone ...", file=sys.stderr, flush=True)
+        rows = classifier_bench(classifier.path, args.jitter, devices, args.micro == "all",
+                                cache_dir() / "bench", notes)
+    doc = {"fps": m["fps"], "frames": m["frames"], "warmup": args.warmup, "wall_s": m["wall_s"],
+           "face_frames": m["faces"], "source": described, "frame_size": list(m["size"]), "jitter": args.jitter,
+           "stages": {k: summary_ms(v) for k, v in m["times"].items()},
+           "cpu": cpu_model(), "cores": os.cpu_count(), "load_avg_1min": [load_before, _load()],
+           "gpu": gpu_name(), "device": args.device,
+           "providers": classifier.providers, "available_providers": available, "versions": versions(),
+           "eye_model": str(classifier.path), "classifier": rows, "notes": notes}
+    print(markdown(doc))
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=1))
+    return 0

@@ -1,0 +1,95 @@
+"""The per-frame pipeline: Frame → landmarks → eye crops → classifier → temporal → FrameResult.
+
+Each stage is one callable and is timed (ms, perf_counter) into FrameResult.timings_ms with the
+keys "landmarks", "crop", "classify", "temporal" and "total". Capture/decode time is measured
+by whoever pulls frames from the source (app.py adds it as "decode" or "capture").
+
+The classifier runs whenever eye crops exist, so p_closed is recorded even for frames the
+temporal logic will not judge (head turned, too dark); only assessable frames feed it a score.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+
+from ..errors import DrowsyError
+from .gate import assessability
+from ..types import Drowsiness, Event, Frame, FrameResult
+
+
+class Pipeline:
+    """Wires the stages; call it with each Frame in time order."""
+
+    def __init__(self, landmarker, cropper, classifier, monitor):
+        self.landmarker = landmarker
+        self.cropper = cropper
+        self.classifier = classifier
+        self.monitor = monitor  # holds the temporal settings (monitor.cfg) and the threshold in use
+
+    @property
+    def threshold(self) -> float:
+        """The closed/open decision threshold in use: the config's, else the model's."""
+        return self.monitor.threshold
+
+    def __call__(self, frame: Frame) -> FrameResult:
+        t0 = perf_counter()
+        face = self.landmarker(frame)
+        t1 = perf_counter()
+        crops = None
+        if face is not None:
+            try:
+                crops = self.cropper(frame, face)
+            except DrowsyError:  # degenerate landmarks (not finite): treat as no face
+                face = None
+        t2 = perf_counter()
+        scores = self.classifier(crops) if crops is not None else None
+        t3 = perf_counter()
+        reason = assessability(face, crops, self.monitor.cfg)  # None: a face, hence crops and scores
+        p_closed = scores.fused if reason is None else None
+        state = self.monitor.update(frame.t, p_closed, reason)
+        t4 = perf_counter()
+        timings = {"landmarks": (t1 - t0) * 1e3, "crop": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
+                   "temporal": (t4 - t3) * 1e3, "total": (t4 - t0) * 1e3}
+        return FrameResult(frame=frame, face=face, crops=crops, scores=scores, state=state,
+                           timings_ms=timings)
+
+    def gap(self, t: float, reason: str) -> Drowsiness:
+        """No frame up to t (a camera lost): that time counts neither open nor closed.
+
+        Called repeatedly during an outage, it lets alerts clear and "not visible" be reported
+        while no frame arrives.
+        """
+        return self.monitor.gap(t, reason)
+
+    def finish(self, t: float) -> tuple[Event, ...]:
+        """End of input at t: the events still open (an alert on, a closure in progress)."""
+        return tuple(self.monitor.finish(t))
+
+    @classmethod
+    def from_config(cls, cfg) -> "Pipeline":
+        """The real stages from a RunConfig: eye model first (a bad file fails fastest)."""
+        from .classify import EyeClassifier
+        from .crop import Cropper
+        from .landmarks import Landmarker
+        from ..paths import default_eye_model, resolve_landmarker
+        from .temporal import DrowsinessMonitor
+
+        m = cfg.model
+        classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
+        # No blendshapes: drowsy run does not use them (only eval-video's baseline does), and
+        # they cost a fraction of a millisecond per frame.
+        monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold)  # before the landmarker: nothing to close
+        landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=False,
+                                quiet=not getattr(cfg.output, "mediapipe_logs", False))
+        return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
+
+    def close(self) -> None:
+        close = getattr(self.landmarker, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,156 @@
+"""`drowsy run`: a camera, a video file or a stream → overlay window, alarm, JSONL logs.
+
+Order of work, so that every failure is one line before anything is processed: settings are
+resolved, the --out/--events files opened, the source opened (its first frame decoded), the
+models loaded, then frames flow. SIGINT/SIGTERM (and q/Esc in the window) stop after the
+current frame: outputs are flushed, the window closed, and the exit code is 0.
+
+Exit codes: 0 done (also a truncated video: what could be read is processed, then one warning
+line says the file ended early, because the outputs are valid for the part read); 1 a
+handled error (missing or unreadable video, a camera that does not open, an output path that
+cannot be written, a bad model); 2 invalid settings. One summary line on stderr at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from dataclasses import replace
+
+PROG = "drowsy run"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..settings_io import add_run_arguments
+
+    add_run_arguments(p)
+
+
+def warn(msg: str) -> None:
+    print(f"{PROG}: warning: {msg}", file=sys.stderr, flush=True)
+
+
+class _Stop:
+    """SIGINT/SIGTERM set a flag the loop checks after each frame; a second signal while
+    stopping raises KeyboardInterrupt (exit 130) in case something hangs."""
+
+    def __init__(self):
+        self.flag = threading.Event()
+        self._previous = {}
+
+    def _handler(self, signum, _frame):
+        if self.flag.is_set():
+            raise KeyboardInterrupt
+        self.flag.set()
+
+    def __enter__(self) -> "_Stop":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _summary(source, n: int, span_s: float, wall_s: float, counts) -> None:
+    """The last line(s) on stderr: what was processed, and a truncated file if it was one."""
+    print(f"{PROG}: {_plural(n, 'frame')} ({span_s:.1f} s of input) in {wall_s:.1f} s, "
+          f"{n / wall_s if wall_s > 0 else 0.0:.1f} fps; {_plural(counts['blink'], 'blink')}, "
+          f"{_plural(counts['alert_on'], 'alert')}; {source.dropped} dropped, {source.failed} failed frames",
+          file=sys.stderr, flush=True)
+    if getattr(source, "truncated", False):
+        warn(f"{source.path} ends early: read up to frame {source.position} of the "
+             f"{source.expected_frames} its container declares (truncated file?); the outputs cover the part read")
+
+
+def run(cfg, stop: threading.Event | None = None) -> int:
+    """Process the configured source until it ends or `stop` is set; returns the exit code."""
+    from .alarm import Alarm
+    from .capture import VideoSource
+    from .pipeline import Pipeline
+    from .sources import open_source
+    from .render import Window, draw
+    from .sinks import EventLog, FrameLog
+
+    stop = stop or threading.Event()
+    frames_log = events_log = source = pipeline = window = alarm = None
+    try:
+        frames_log = FrameLog(cfg.output.out)
+        events_log = EventLog(cfg.output.events)
+        source = open_source(cfg.source)
+        pipeline = Pipeline.from_config(cfg)
+        window = Window("drowsy", headless=cfg.output.headless, warn=warn)
+        alarm = Alarm(cfg.output.alarm, warn=warn)
+        # "decode": reading a file as fast as it goes; "capture": waiting for a live frame or
+        # for a --realtime file's next frame time.
+        timing_key = "decode" if isinstance(source, VideoSource) and not source.realtime else "capture"
+        n, t_first, t_last, fps, wall0 = 0, None, None, None, time.monotonic()
+        last_wall, lost = None, False
+        while not stop.is_set():
+            c0 = time.perf_counter()
+            frame = source.read(timeout_s=0.1)
+            capture_ms = (time.perf_counter() - c0) * 1e3
+            for ev in source.poll_events():
+                events_log.add(ev)
+                if ev.kind in ("camera_lost", "camera_back"):
+                    lost = ev.kind == "camera_lost"
+                    where = ev.data.get("source", "source")
+                    warn(f"{where} lost; reconnecting" if lost else f"{where} back after {ev.data.get('gap_s')} s")
+            if lost and frame is None:
+                # No frames while reconnecting: the time is not assessable, alerts may clear,
+                # and a long outage is reported as "not visible" without waiting for frames.
+                state = pipeline.gap(time.monotonic(), "camera_lost")
+                for e in state.events:
+                    events_log.add(e)
+                alarm.update(state.alert)
+            if frame is None:
+                if source.ended or not window.poll():
+                    break
+                continue
+            result = pipeline(frame)
+            result = replace(result, timings_ms={timing_key: capture_ms, **result.timings_ms})
+            frames_log.add(result)
+            for ev in result.state.events:
+                events_log.add(ev)
+            alarm.update(result.state.alert)
+            n += 1
+            t_first = frame.t if t_first is None else t_first
+            t_last = frame.t
+            now = time.monotonic()
+            if last_wall is not None and now > last_wall:  # smoothed display rate
+                inst = 1.0 / (now - last_wall)
+                fps = inst if fps is None else 0.9 * fps + 0.1 * inst
+            last_wall = now
+            if window.active and not window.show(draw(frame.image, result, fps, pipeline.threshold,
+                                                      getattr(cfg.temporal, "perclos_alert", None))):
+                break
+        if t_last is not None:
+            for ev in pipeline.finish(t_last):
+                events_log.add(ev)
+        _summary(source, n, 0.0 if t_first is None else t_last - t_first, time.monotonic() - wall0,
+                 events_log.counts)
+        return 0
+    finally:
+        for part in (alarm, window, pipeline, source, events_log, frames_log):
+            if part is not None:
+                part.close()
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..settings_io import resolve, to_toml
+
+    cfg = resolve(args)
+    if getattr(args, "print_config", False):
+        print(to_toml(cfg), end="")
+        return 0
+    with _Stop() as stop:
+        return run(cfg, stop.flag)

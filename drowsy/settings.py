@@ -1,0 +1,191 @@
+"""Every setting of drowsy in one place: the dataclasses, their defaults, valid ranges and help.
+
+`drowsy run`'s flags, the TOML file's keys and the help text are all generated from the field
+metadata below (settings_io.py), so a default is written once, here. Also here: the constants
+that several sides share (devices, the jitter range, the crop contract), so training, export,
+evaluation and the runtime cannot drift apart.
+
+Temporal defaults and where they come from (conventions unless marked; none fitted to our data):
+
+| setting           | default | source / reason                                                     |
+|-------------------|---------|---------------------------------------------------------------------|
+| window_s          | 60 s    | PERCLOS over one minute, P80 (lids at least 80 % shut): Wierwille   |
+|                   |         | et al. 1994 (NHTSA DOT HS 808 247); Dinges & Grace 1998             |
+|                   |         | (FHWA-MCRT-98-006). Our 'closed' is the eye model's label (lids     |
+|                   |         | cover most of the iris): close to P80, not a measured aperture.     |
+| perclos_alert     | 0.15    | convention: a level often used by camera-based PERCLOS monitors     |
+|                   |         | over a one-minute window; not validated on our data.                |
+| perclos_clear     | 0.10    | our choice: hysteresis below perclos_alert, so no flicker.          |
+| min_assessable_s  | 30 s    | our choice: half a window of evidence before any PERCLOS.           |
+| microsleep_s      | 1.5 s   | the project's issue; definitions vary (often 0.5-15 s).             |
+| (blinks)          | < 1.5 s | normal blinks last about 100-400 ms (Stern, Walrath & Goldstein     |
+|                   |         | 1984, Psychophysiology 21:22; Schiffman 2001, Sensation and         |
+|                   |         | Perception): any shorter closure is reported as a blink.            |
+| closed_threshold  | model's | the eye model's own threshold (its ONNX metadata).                  |
+| hysteresis        | 0.1     | our choice: open again only 0.1 below the threshold.                |
+| min_alert_s       | 2 s     | our choice: long enough to notice, short enough to stop soon.       |
+| cooldown_s        | 10 s    | our choice: no new PERCLOS alert within 10 s of the last one.       |
+| not_visible_s     | 3 s     | our choice: longer than a glance at a mirror.                       |
+| max_gap_s         | 0.5 s   | our choice: a frame stands for at most 0.5 s (cameras >= 2 FPS).    |
+| max_yaw/pitch_deg | 35 / 25 | our choice: beyond these the eye crops are too foreshortened.       |
+| min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, dataclass, field, fields
+
+# Where the eye model may run; classify.provider_list maps each to ONNX Runtime providers.
+DEVICES = ("auto", "cpu", "cuda", "tensorrt")
+# The crop contract's defaults: side in pixels and crop side / eye-corner distance. A model
+# carries its own in its metadata; these are what training and export start from.
+CROP_SIZE = 24
+CROP_SCALE = 1.65  # best frame AUC over clean+degraded clips (scripts/measure_crop_scale.py)
+MAX_JITTER = 16  # jittered crops per eye that crop.JITTERS defines (a test keeps them equal)
+# The threshold of a model whose metadata names none (a sigmoid's natural middle).
+FALLBACK_THRESHOLD = 0.5
+INF = math.inf
+
+
+def setting(default, help: str, flag: str | None = None, metavar: str | None = None,
+            limits: tuple | None = None, choices: tuple | None = None, unset: str | None = None):
+    """A dataclass field with what flags, TOML and validation need.
+
+    flag: the command-line flag (default: --field-name with dashes); metavar None = an on/off
+    switch for bools; limits: (low, high, low_open, high_open); unset: what None means.
+    """
+    meta = {"help": help, "flag": flag, "metavar": metavar, "limits": limits, "choices": choices,
+            "unset": unset}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    camera: int = setting(0, "camera index", metavar="N", limits=(0, 1023, False, False))
+    video: str | None = setting(None, "a video file", metavar="PATH")
+    url: str | None = setting(None, "a stream, e.g. rtsp://...", metavar="URL")
+    realtime: bool = setting(False, "pace a video file at its own frame rate")
+    reconnect_max_s: float = setting(30.0, "longest wait between reconnection attempts of a live source",
+                                     flag="--reconnect-max", metavar="S", limits=(0.0, 3600.0, True, False))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    model: str | None = setting(None, "eye model .onnx", metavar="PATH", unset="the bundled eye model")
+    landmarker: str | None = setting(None, "face landmarker .task file", metavar="PATH",
+                                     unset="$DROWSY_LANDMARKER, else the user cache")
+    device: str = setting("auto", "where the eye model runs", choices=DEVICES)
+    jitter: int = setting(8, "jittered crops per eye", metavar="J", limits=(0, MAX_JITTER, False, False))
+    # One thread: one frame's ~18 crops run faster on one core than split over two (drowsy bench:
+    # 0.28 vs 0.49 ms on a 2-core EPYC), and the landmarker keeps the other core.
+    threads: int = setting(1, "onnxruntime threads for the eye model, 0 = all cores", metavar="N",
+                           limits=(0, 256, False, False))
+
+
+@dataclass(frozen=True)
+class TemporalConfig:
+    window_s: float = setting(60.0, "PERCLOS window in seconds", flag="--window", metavar="S",
+                              limits=(0.0, INF, True, True))
+    perclos_alert: float = setting(0.15, "PERCLOS alert at or above", metavar="P", limits=(0.0, 1.0, False, False))
+    perclos_clear: float = setting(0.10, "PERCLOS alert clears below", metavar="P", limits=(0.0, 1.0, False, False))
+    min_assessable_s: float = setting(30.0, "assessable seconds in the window before PERCLOS counts "
+                                      "(half a shorter window)", flag="--min-assessable", metavar="S",
+                                      limits=(0.0, INF, False, True))
+    microsleep_s: float = setting(1.5, "eyes closed this long raise an alert at once", flag="--microsleep",
+                                  metavar="S", limits=(0.0, INF, True, True))
+    closed_threshold: float | None = setting(None, "closed when p_closed >= P", metavar="P",
+                                             limits=(0.0, 1.0, False, False), unset="the eye model's threshold")
+    hysteresis: float = setting(0.1, "open again only below threshold - P", metavar="P",
+                                limits=(0.0, 1.0, False, False))
+    min_alert_s: float = setting(2.0, "an alert stays on at least this long", flag="--min-alert", metavar="S",
+                                 limits=(0.0, INF, False, True))
+    cooldown_s: float = setting(10.0, "no new PERCLOS alert this long after one clears", flag="--cooldown",
+                                metavar="S", limits=(0.0, INF, False, True))
+    not_visible_s: float = setting(3.0, "unassessable this long = driver not visible", flag="--not-visible",
+                                   metavar="S", limits=(0.0, INF, False, True))
+    max_gap_s: float = setting(0.5, "a frame stands for at most this long", flag="--max-gap", metavar="S",
+                               limits=(0.0, INF, True, True))
+    max_yaw_deg: float = setting(35.0, "head turned further = not assessable", flag="--max-yaw", metavar="DEG",
+                                 limits=(0.0, 180.0, True, False))
+    max_pitch_deg: float = setting(25.0, "head tilted further = not assessable", flag="--max-pitch",
+                                   metavar="DEG", limits=(0.0, 90.0, True, False))
+    min_brightness: float = setting(20.0, "darker eye crops (mean gray) = not assessable", metavar="GRAY",
+                                    limits=(0.0, 255.0, False, False))
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    headless: bool = setting(False, "no window")
+    out: str | None = setting(None, "one JSON line per frame", metavar="FILE", unset="no frame log")
+    events: str | None = setting(None, "one JSON line per event", metavar="FILE", unset="no event log")
+    alarm: bool = setting(True, "sound an alarm on alerts (--no-alarm to switch off)")
+    mediapipe_logs: bool = setting(False, "show MediaPipe's own log output")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    source: SourceConfig = field(default_factory=SourceConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+SECTIONS = {"source": SourceConfig, "model": ModelConfig, "temporal": TemporalConfig, "output": OutputConfig}
+# Field names are unique across sections, so each is also the flag's argparse dest.
+FIELDS = {f.name: f for cls in SECTIONS.values() for f in fields(cls)}
+SECTION_OF = {f.name: sec for sec, cls in SECTIONS.items() for f in fields(cls)}
+LIMITS = {name: f.metadata["limits"] for name, f in FIELDS.items() if f.metadata.get("limits")}
+
+
+def default_of(name: str):
+    f = FIELDS[name]
+    return f.default if f.default is not MISSING else None
+
+
+def range_problem(value, limits: tuple) -> str | None:
+    """Why `value` is outside `limits`, e.g. "must be > 0", or None when it is fine."""
+    lo, hi, lo_open, hi_open = limits
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "must be a finite number"
+    if value < lo or (lo_open and value == lo):
+        return f"must be {'>' if lo_open else '>='} {lo:g}"
+    if value > hi or (hi_open and value == hi):
+        return f"must be {'<' if hi_open else '<='} {hi:g}"
+    return None
+
+
+def problem(name: str, value) -> str | None:
+    """Why one value of the field `name` is invalid (by its choices or limits), or None."""
+    meta = FIELDS[name].metadata
+    if meta.get("choices"):
+        return None if value in meta["choices"] else f"must be one of {', '.join(meta['choices'])}"
+    return range_problem(value, meta["limits"]) if meta.get("limits") else None
+
+
+def check(section) -> list[tuple[str, str]]:
+    """Every problem of one settings dataclass as (field, "must be ..."); empty when valid."""
+    out = []
+    for f in fields(section):
+        value, meta = getattr(section, f.name), f.metadata
+        if value is None:
+            continue
+        if meta.get("choices") and value not in meta["choices"]:
+            out.append((f.name, f"must be one of {', '.join(meta['choices'])}"))
+        elif meta.get("limits"):
+            why = range_problem(value, meta["limits"])
+            if why:
+                out.append((f.name, why))
+        elif isinstance(value, str) and not value.strip():
+            out.append((f.name, "must not be empty"))
+    if not out and isinstance(section, TemporalConfig):
+        if section.perclos_clear > section.perclos_alert:
+            out.append(("perclos_clear", f"must be <= perclos_alert ({section.perclos_alert:g})"))
+        elif section.min_assessable_s > section.window_s:
+            out.append(("min_assessable_s", f"must be <= window_s ({section.window_s:g}), or PERCLOS never fills"))
+    return out
+
+
+def check_all(cfg: RunConfig) -> list[tuple[str, str]]:
+    """The problems of every section of a RunConfig."""
+    return [p for sec in SECTIONS for p in check(getattr(cfg, sec))]

@@ -1,0 +1,187 @@
+"""Settings in and out: flags, TOML and --print-config, all generated from settings.py.
+
+Effective settings = dataclass defaults < a TOML file (--config) < flags actually given.
+The TOML file has the sections [source], [model], [temporal], [output] with the field names of
+the dataclasses in settings.py; `drowsy run --print-config` prints the effective settings in that layout
+(to_toml), and that output loads back to the same settings. Paths are used as written (relative
+to the current directory, like the flags). Unset optional values (no video, the model's own
+threshold ...) are absent from the file: TOML has no null. A source flag (--camera, --video,
+--url) replaces the file's source as a whole. When only the window is set, min_assessable_s
+follows it (half the window, at most the default 30 s), so `--window 10` works on its own.
+Invalid values raise UsageError (exit 2) naming the flag or the file's key; a config file that
+is missing or not TOML raises DrowsyError (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+from .errors import DrowsyError, UsageError
+from .settings import FIELDS, SECTION_OF, SECTIONS, RunConfig, TemporalConfig, check_all, default_of
+
+def _argtype(name: str):
+    t = str(FIELDS[name].type)
+    return int if t.startswith("int") else float if t.startswith("float") else str
+
+
+def _help(name: str) -> str:
+    """The field's help with its default (or what unset means), generated so it never drifts."""
+    meta, default = FIELDS[name].metadata, default_of(name)
+    if default is None:
+        tail = f" (default: {meta['unset']})" if meta.get("unset") else ""
+    elif isinstance(default, bool):
+        tail = f" ({'on' if default else 'off'})"
+    else:
+        tail = f" ({default:g})" if isinstance(default, float) else f" ({default})"
+    lim = meta.get("limits")
+    if lim and isinstance(default, int) and not isinstance(default, bool):
+        tail = f", {lim[0]}..{lim[1]}{tail}"
+    return meta["help"] + tail
+
+
+def flag_of(name: str) -> str:
+    return FIELDS[name].metadata.get("flag") or "--" + name.replace("_", "-")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """--config, --print-config and one flag per setting, all defaulting to None (= not given)."""
+    p.add_argument("--config", metavar="FILE.toml", help="settings file; flags given override it")
+    p.add_argument("--print-config", action="store_true", help="print the effective settings as TOML and exit")
+    groups = {sec: p.add_argument_group(f"{sec} settings ([{sec}] in the config file)") for sec in SECTIONS}
+    src = groups["source"].add_mutually_exclusive_group()
+    for name, f in FIELDS.items():
+        target = src if name in ("camera", "video", "url") else groups[SECTION_OF[name]]
+        meta = f.metadata
+        if meta.get("choices"):
+            target.add_argument(flag_of(name), dest=name, choices=meta["choices"], default=None, help=_help(name))
+        elif meta.get("metavar") is None:
+            target.add_argument(flag_of(name), dest=name, action=argparse.BooleanOptionalAction, default=None,
+                                help=_help(name))
+        else:
+            target.add_argument(flag_of(name), dest=name, metavar=meta["metavar"], type=_argtype(name),
+                                default=None, help=_help(name))
+
+
+def load_toml(path) -> dict:
+    """{section: {field: value}} from a TOML file; unknown sections/keys or wrong types → UsageError."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise DrowsyError(f"config file not found: {path}") from None
+    except OSError as e:
+        raise DrowsyError(f"cannot read config file {path}: {e.strerror or e}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise DrowsyError(f"config file {path} is not valid TOML: {e}") from None
+    unknown = [k for k in data if k not in SECTIONS]
+    if unknown:
+        raise UsageError(f"config file {path}: unknown section(s) {', '.join(unknown)}; "
+                         f"expected {', '.join(SECTIONS)}")
+    out = {}
+    for sec, values in data.items():
+        if not isinstance(values, dict):
+            raise UsageError(f"config file {path}: {sec} must be a [{sec}] section")
+        bad = [k for k in values if SECTION_OF.get(k) != sec]
+        if bad:
+            import difflib
+
+            near = difflib.get_close_matches(bad[0], list(SECTION_OF), n=1)
+            hint = f" (did you mean {near[0]} in [{SECTION_OF[near[0]]}]?)" if near else ""
+            raise UsageError(f"config file {path}: unknown key(s) in [{sec}]: {', '.join(bad)}{hint}")
+        for k, v in values.items():
+            why = _type_problem(k, v)
+            if why:
+                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {v!r}")
+        out[sec] = dict(values)
+    return out
+
+
+def _type_problem(name: str, value) -> str | None:
+    t = str(FIELDS[name].type)
+    if t.startswith("bool"):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(value, bool):
+        return "must be a number" if not t.startswith("str") else "must be a string"
+    if t.startswith("int"):
+        return None if isinstance(value, int) else "must be a whole number"
+    if t.startswith("float"):
+        return None if isinstance(value, (int, float)) else "must be a number"
+    return None if isinstance(value, str) else "must be a string"
+
+
+def resolve(args: argparse.Namespace) -> RunConfig:
+    """The effective RunConfig: defaults < the --config file < flags given; validated."""
+    values: dict[str, dict] = {sec: {} for sec in SECTIONS}
+    origin: dict[str, str] = {}
+    cfg_path = getattr(args, "config", None)
+    if cfg_path:
+        for sec, d in load_toml(cfg_path).items():
+            values[sec].update(d)
+            origin.update({k: f"[{sec}] {k} in {cfg_path}" for k in d})
+        if sum(values["source"].get(k) is not None for k in ("video", "url")) > 1:
+            raise UsageError(f"config file {cfg_path}: [source] takes video or url, not both")
+    given = {name: getattr(args, name) for name in SECTION_OF if getattr(args, name, None) is not None}
+    if given.keys() & {"camera", "video", "url"}:  # a source flag replaces the file's source
+        for k in ("camera", "video", "url"):
+            values["source"].pop(k, None)
+    for name, v in given.items():
+        values[SECTION_OF[name]][name] = v
+        origin[name] = flag_of(name)
+    t = values["temporal"]
+    if "min_assessable_s" not in t and "window_s" in t:  # a short window keeps the default usable
+        t["min_assessable_s"] = min(TemporalConfig.min_assessable_s, t["window_s"] / 2)
+    for sec, d in values.items():  # TOML `window_s = 60` is an int: keep float fields floats
+        values[sec] = {k: float(v) if _argtype(k) is float else v for k, v in d.items()}
+    cfg = RunConfig(**{sec: cls(**values[sec]) for sec, cls in SECTIONS.items()})
+    _validate(cfg, lambda name: origin.get(name, f"{name} (default)"))
+    return cfg
+
+
+def _validate(cfg: RunConfig, label) -> None:
+    for name, why in check_all(cfg):
+        value = getattr(getattr(cfg, SECTION_OF[name]), name)
+        raise UsageError(f"{label(name)} {why}, got {value!r}")
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    # A TOML basic string: escape backslash, quote and control characters.
+    out = []
+    for ch in v:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def to_toml(cfg: RunConfig, mask_secrets: bool = False) -> str:
+    """The settings as TOML (what --print-config prints); load_toml + resolve give cfg back.
+
+    mask_secrets hides a stream password (then the output no longer loads back to the same url).
+    """
+    from .paths import mask_url
+
+    lines = ["# drowsy run settings: defaults < this file (--config) < flags given"]
+    for sec in SECTIONS:
+        lines += ["", f"[{sec}]"]
+        for f in fields(SECTIONS[sec]):
+            v = getattr(getattr(cfg, sec), f.name)
+            if v is None:
+                means = f": {f.metadata['unset']}" if f.metadata.get("unset") else ""
+                lines.append(f"# {f.name} = (unset{means})")
+                continue
+            if f.name == "url" and mask_secrets:
+                v = mask_url(v)
+            lines.append(f"{f.name} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"

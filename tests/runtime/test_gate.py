@@ -1,0 +1,26 @@
+"""The gate: which frames can be judged at all (face, head pose, light)."""
+
+import numpy as np
+
+from drowsy.runtime.gate import assessability
+from drowsy.settings import TemporalConfig
+from drowsy.types import EyeCrops, Face
+
+
+def _face(yaw=0.0, pitch=0.0):
+    return Face(landmarks=np.zeros((478, 2), np.float32), yaw_deg=yaw, pitch_deg=pitch)
+
+
+def _crops(gray):
+    return EyeCrops(crops=np.full((2, 1, 24, 24), gray, np.uint8), corners=np.zeros((2, 4, 2), np.float32),
+                    mean_gray=float(gray))
+
+
+def test_assessability():
+    cfg = TemporalConfig(max_yaw_deg=35, max_pitch_deg=25, min_brightness=20)
+    assert assessability(None, None, cfg) == "no_face"
+    assert assessability(_face(yaw=-40), _crops(128), cfg) == "head_turned"
+    assert assessability(_face(pitch=30), None, cfg) == "head_turned"
+    assert assessability(_face(yaw=30, pitch=-20), _crops(10), cfg) == "too_dark"
+    assert assessability(_face(yaw=30, pitch=-20), _crops(128), cfg) is None
+    assert assessability(_face(), None, cfg) is None
