@@ -1,14 +1,20 @@
 """One pass of the real pipeline over a labelled clip, for `drowsy eval-video`.
 
-The landmarker runs once per clip and condition; the three scores come from that same pass:
-- ours: p_closed, the classifier's fused mean of both eyes (computed for every frame with a
-  face, whether or not the temporal logic judges it);
+The landmarker runs once per clip, condition and frame rate (recorded and replayed by
+passes.py); the three scores come from that same pass:
+- ours: the runtime's fused p_closed (computed for every frame with a face, whether or not the
+  temporal logic judges it);
 - blendshape: the mean of MediaPipe's eyeBlinkLeft / eyeBlinkRight;
 - ear: minus the mean eye aspect ratio of both eyes (negated, so higher = closed).
 A frame without a face has no score for any of them. Our blinks are the DrowsinessMonitor's
-`blink` events, mapped back to the frames they cover.
+`blink` events, mapped back to the frames they cover. Per-eye features (p_closed, jitter
+spread, crop brightness / contrast, EAR, eyeBlink) and head pose are kept for fusion and
+operating-point studies (operating_point.py).
 Labels: `<clip>.eyestate.csv` (frame,closed,in_event,partial_ambiguous) and the folder's
-`blink_events.csv` (video,event,start_frame,closed_start,closed_end,end_frame,kind,note).
+`blink_events.csv` (video,event,start_frame,closed_start,closed_end,end_frame,kind,note); a
+`kind=blink` event with no closed span is an incomplete blink (never fully closed). Persons and
+conditions: the folder's `clips.csv` (ZJU: subject, glasses, view), else the clip is its own
+person, frontal, without glasses (GRID) — `dinoman/` wears thin-rim glasses.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from ..errors import DrowsyError
 
 METHODS = ("ours", "blendshape", "ear")
 LABEL_SUFFIX = ".eyestate.csv"
+GLASSES = {"none": "none", "thin-rim": "thin", "black-frame": "black"}
 
 
 @dataclass(frozen=True)
@@ -30,22 +37,39 @@ class Labels:
     frame: np.ndarray  # (N,) int, 0-based decode index
     closed: np.ndarray  # (N,) bool
     ambiguous: np.ndarray  # (N,) bool: partial_ambiguous, left out of every figure
-    blinks: tuple[tuple[int, int], ...]  # kind=blink events, inclusive frame ranges
-    other_events: tuple[tuple[int, int], ...]  # partial closures etc.: detections there don't count
+    blinks: tuple[tuple[int, int], ...]  # blinks whose eyes fully close, inclusive frame ranges
+    other_events: tuple[tuple[int, int], ...]  # incomplete blinks, partial closures: don't care
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    person: str  # ZJU: the first 6 characters of the name; GRID / dinoman: the clip itself
+    glasses: str  # none, thin, black
+    view: str  # frontal, upward
+
+    @property
+    def group(self) -> str:
+        """The condition a clip is reported under: upward, else its glasses."""
+        return "upward" if self.view == "upward" else f"glasses:{self.glasses}"
 
 
 @dataclass(frozen=True)
 class ClipPass:
-    """Per decoded frame of one clip under one condition (arrays in decode order)."""
+    """Per kept frame of one clip under one condition and rate (arrays in decode order)."""
 
     video: str
     condition: str
-    frame: np.ndarray  # (N,) int
+    frame: np.ndarray  # (N,) int decode index
     t: np.ndarray  # (N,) float seconds
     face: np.ndarray  # (N,) bool
     scores: dict  # method → (N,) float, nan where no face
     blinks_ours: tuple[tuple[int, int], ...]  # the monitor's blink events as frame ranges
     size: tuple[int, int]  # (width, height) processed
+    eyes: dict | None = None  # feature → (N, 2) per eye [right, left], nan where no face
+    pose: np.ndarray | None = None  # (N, 2) yaw, pitch in degrees
+    mean_gray: np.ndarray | None = None  # (N,) the gate's crop brightness
+    fps: float | None = None  # None: every decoded frame; else decimated to this rate
+    alerts: int = 0  # alert_on events of the run (ordinary blinking must raise none)
 
 
 def read_labels(path: str | Path, video_name: str, events_csv: str | Path | None = None) -> Labels:
@@ -56,7 +80,7 @@ def read_labels(path: str | Path, video_name: str, events_csv: str | Path | None
             rows = list(csv.DictReader(f))
         frame = np.array([int(r["frame"]) for r in rows], dtype=int)
         closed = np.array([r["closed"].strip() == "1" for r in rows], dtype=bool)
-        ambiguous = np.array([r.get("partial_ambiguous", "0").strip() == "1" for r in rows], dtype=bool)
+        ambiguous = np.array([(r.get("partial_ambiguous") or "0").strip() == "1" for r in rows], dtype=bool)
     except FileNotFoundError:
         raise DrowsyError(f"labels not found: {path}") from None
     except (KeyError, ValueError, AttributeError) as e:
@@ -64,13 +88,30 @@ def read_labels(path: str | Path, video_name: str, events_csv: str | Path | None
     blinks, other = [], []
     events = Path(events_csv) if events_csv else path.parent / "blink_events.csv"
     if events.is_file():
-        with open(events, newline="") as f:
-            for r in csv.DictReader(f):
-                if r.get("video") != video_name:
-                    continue
-                span = (int(r["start_frame"]), int(r["end_frame"]))
-                (blinks if r.get("kind") == "blink" else other).append(span)
+        try:
+            with open(events, newline="") as f:
+                for r in csv.DictReader(f):
+                    if r.get("video") != video_name:
+                        continue
+                    span = (int(r["start_frame"]), int(r["end_frame"]))
+                    complete = r.get("kind") == "blink" and (r.get("closed_start") or "").strip() != ""
+                    (blinks if complete else other).append(span)
+        except (KeyError, ValueError) as e:
+            raise DrowsyError(f"{events} is not a blink events CSV: {e}") from None
     return Labels(frame, closed, ambiguous, tuple(blinks), tuple(other))
+
+
+def clip_info(video: Path) -> ClipInfo:
+    """Person, glasses and view of a clip, from clips.csv beside it when there is one."""
+    table = video.parent / "clips.csv"
+    if table.is_file():
+        with open(table, newline="") as f:
+            for r in csv.DictReader(f):
+                if r.get("clip") == video.name:
+                    return ClipInfo(person=video.name[:6], glasses=GLASSES.get(r.get("glasses", ""), "none"),
+                                    view=r.get("view") or "frontal")
+    glasses = "thin" if video.parent.name == "dinoman" else "none"
+    return ClipInfo(person=f"{video.parent.name}:{video.stem}", glasses=glasses, view="frontal")
 
 
 def find_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
@@ -88,57 +129,78 @@ def find_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _frames_between(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int] | None:
+def frames_between(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int] | None:
     """Positions of the frames a closure [start_s, end_s) covers (end = the reopening frame)."""
     eps = 1e-6
     inside = np.flatnonzero((t >= start_s - eps) & (t < end_s - eps))
     return (int(inside[0]), int(inside[-1])) if inside.size else None
 
 
+def blink_frames(events, t: np.ndarray, frame: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """The monitor's blink events as inclusive ranges of decode indices."""
+    spans = [frames_between(t, float(e.data["start"]), float(e.data["start"]) + float(e.data["duration_s"]))
+             for e in events if e.kind == "blink"]
+    return tuple((int(frame[i]), int(frame[j])) for i, j in (s for s in spans if s is not None))
+
+
+FEATURES = ("p_closed", "spread", "crop_mean", "crop_std", "ear", "blink")
+
+
+def _features(r) -> tuple:
+    """One frame's row: face?, per-eye features (2 each), yaw, pitch, mean gray, the runtime's
+    fused score; nan without a face."""
+    from ..runtime.crop import eye_aspect_ratio
+
+    if r.face is None or r.scores is None:
+        return (False,) + (np.full(2, np.nan),) * len(FEATURES) + (np.nan,) * 4
+    b = r.face.blendshapes
+    centre = r.crops.crops[:, 0].reshape(2, -1).astype(np.float32)
+    blink = np.array([b.get("eyeBlinkRight", np.nan), b.get("eyeBlinkLeft", np.nan)])
+    return (True, r.scores.p_closed, r.scores.spread, centre.mean(axis=1), centre.std(axis=1),
+            eye_aspect_ratio(r.face.landmarks), blink, r.face.yaw_deg, r.face.pitch_deg, r.crops.mean_gray,
+            r.scores.fused)
+
+
 def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jitter: int,
-             temporal_cfg) -> ClipPass:
-    """Decode, degrade and run the whole pipeline once; collect all three scores per frame."""
+             temporal_cfg, fps: float | None = None, cache: Path | None = None) -> ClipPass:
+    """Decode, degrade, decimate and run the whole pipeline once; collect every score per frame."""
     from ..runtime.capture import VideoSource
-    from ..runtime.crop import Cropper, eye_aspect_ratio
+    from ..runtime.crop import Cropper
     from .degrade import degrade_frame
-    from ..runtime.landmarks import Landmarker
+    from .passes import decimate, landmark_stage
     from ..runtime.temporal import DrowsinessMonitor
     from ..runtime.pipeline import Pipeline
 
-    rows, events, size = [], [], (0, 0)
-    landmarker = Landmarker(landmarker_path)
-    pipeline = Pipeline(landmarker, Cropper(classifier.spec, jitter), classifier,
+    index, times, rows, events, size = [], [], [], [], (0, 0)
+    landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache)
+    pipeline = Pipeline(landmarks, Cropper(classifier.spec, jitter), classifier,
                         DrowsinessMonitor(temporal_cfg, classifier.threshold))
     with pipeline, VideoSource(video) as source:
-        step_s = 1.0 / (source.fps or 25.0)
-        for frame in source:
+        step_s = 1.0 / (fps or source.fps or 25.0)
+        for frame in decimate(source, fps):
             frame = degrade_frame(frame, condition)
             size = (frame.image.shape[1], frame.image.shape[0])
             r = pipeline(frame)
             events += r.state.events
-            if r.face is None or r.scores is None:
-                rows.append((frame.index, frame.t, False, np.nan, np.nan, np.nan))
-                continue
-            b = r.face.blendshapes
-            blink = (b["eyeBlinkLeft"] + b["eyeBlinkRight"]) / 2 if "eyeBlinkLeft" in b else np.nan
-            ear = float(np.mean(eye_aspect_ratio(r.face.landmarks)))
-            rows.append((frame.index, frame.t, True, r.scores.fused, blink, -ear))
+            index.append(frame.index)
+            times.append(frame.t)
+            rows.append(_features(r))
         if rows:
             # End of input one frame after the last: a closure still open covers the last frame.
-            events += pipeline.finish(rows[-1][1] + step_s)
+            events += pipeline.finish(times[-1] + step_s)
+            save()
     if not rows:
         raise DrowsyError(f"{video}: no frame decoded")
-    a = list(zip(*rows))
-    t = np.array(a[1], dtype=float)
-    blinks = [_frames_between(t, float(e.data["start"]), float(e.data["start"]) + float(e.data["duration_s"]))
-              for e in events if e.kind == "blink"]
-    frame_idx = np.array(a[0], dtype=int)
+    cols = list(zip(*rows))
+    t, frame_idx = np.array(times, dtype=float), np.array(index, dtype=int)
+    eyes = {name: np.array(cols[1 + i], dtype=float) for i, name in enumerate(FEATURES)}
     return ClipPass(video=video.name, condition=condition, frame=frame_idx, t=t,
-                    face=np.array(a[2], dtype=bool),
-                    scores={m: np.array(a[3 + i], dtype=float) for i, m in enumerate(METHODS)},
-                    blinks_ours=tuple((int(frame_idx[i]), int(frame_idx[j])) for i, j in
-                                      (b for b in blinks if b is not None)),
-                    size=size)
+                    face=np.array(cols[0], dtype=bool),
+                    scores={"ours": np.array(cols[-1], dtype=float), "blendshape": eyes["blink"].mean(axis=1), "ear": -eyes["ear"].mean(axis=1)},
+                    blinks_ours=blink_frames(events, t, frame_idx), size=size, eyes=eyes,
+                    pose=np.stack([np.array(cols[-4], float), np.array(cols[-3], float)], axis=1),
+                    mean_gray=np.array(cols[-2], dtype=float), fps=fps,
+                    alerts=sum(e.kind == "alert_on" for e in events))
 
 
 def threshold_blinks(clip: ClipPass, method: str, threshold: float) -> tuple[tuple[int, int], ...]:

@@ -1,0 +1,68 @@
+"""Two eyes → one closed score per frame, weighing each eye by how far it can be trusted.
+
+A plain mean lets one unreliable eye hide a blink: behind a glaring lens one eye's crops can
+read open (0.02-0.3) while the other reads closed (0.85-0.96), and the mean stays under the
+threshold. Two signals the runtime already has say how far an eye's score can be trusted:
+- the spread of P(closed) over the eye's jittered crops: a crop whose score swings with a
+  shift of a few pixels is not looking at a clear eye;
+- the contrast (std of gray levels) of the eye's centre crop: glare and darkness flatten it.
+Numpy only; every rule takes per-eye arrays of shape (..., 2) and returns shape (...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPREAD_FLOOR = 0.05  # a spread below this is "confident" anyway: no eye dominates on noise
+CONTRAST_FULL = 12.0  # gray-level std at which a crop counts as fully contrasted (0-255 scale)
+SPREAD_UNTRUSTED = 0.15  # jitter spread from which an eye's own score is not trusted at all
+
+
+def reliability(spread, contrast=None) -> np.ndarray:
+    """Per-eye weights: 1 / (spread + floor), times min(1, contrast / CONTRAST_FULL)."""
+    w = 1.0 / (np.asarray(spread, dtype=np.float64) + SPREAD_FLOOR)
+    if contrast is not None:
+        w = w * np.clip(np.asarray(contrast, dtype=np.float64) / CONTRAST_FULL, 0.05, 1.0)
+    return w
+
+
+def fuse_mean(p, spread=None, contrast=None) -> np.ndarray:
+    return np.mean(np.asarray(p, dtype=np.float64), axis=-1)
+
+
+def fuse_max(p, spread=None, contrast=None) -> np.ndarray:
+    return np.max(np.asarray(p, dtype=np.float64), axis=-1)
+
+
+def fuse_reliable(p, spread, contrast=None) -> np.ndarray:
+    """Reliability-weighted mean of the two eyes."""
+    p = np.asarray(p, dtype=np.float64)
+    w = reliability(spread, contrast)
+    return np.sum(w * p, axis=-1) / np.sum(w, axis=-1)
+
+
+def trust(spread, contrast=None) -> np.ndarray:
+    """Per-eye trust in [0, 1]: 1 at zero jitter spread and full contrast, 0 from a spread of
+    SPREAD_UNTRUSTED (the crops disagree) or a flat crop."""
+    t = np.clip(1.0 - np.asarray(spread, dtype=np.float64) / SPREAD_UNTRUSTED, 0.0, 1.0)
+    if contrast is not None:
+        t = t * np.clip(np.asarray(contrast, dtype=np.float64) / CONTRAST_FULL, 0.0, 1.0)
+    return t
+
+
+def fuse_reliable_or(p, spread, contrast=None) -> np.ndarray:
+    """Each eye's score blended towards the mean of both by its lack of trust, then the larger:
+    a trusted closed eye makes the frame closed even when the other eye reads open, while an
+    untrusted eye alone can only move the score as far as the mean."""
+    p = np.asarray(p, dtype=np.float64)
+    t = trust(spread, contrast)
+    m = np.mean(p, axis=-1, keepdims=True)
+    return np.max(t * p + (1.0 - t) * m, axis=-1)
+
+
+RULES = {"mean": fuse_mean, "max": fuse_max, "reliable": fuse_reliable, "reliable_or": fuse_reliable_or}
+DEFAULT_RULE = "mean"
+
+
+def fuse(p, spread, contrast=None, rule: str = DEFAULT_RULE) -> np.ndarray:
+    return RULES[rule](p, spread, contrast)
