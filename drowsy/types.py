@@ -56,11 +56,15 @@ class EyeScores:
     p_closed: np.ndarray  # (2,) float32, [right, left]
     spread: np.ndarray  # (2,) float32, std over the jittered crops (low = confident)
     raw: np.ndarray  # (2, J+1) float32, every crop's probability
+    contrast: np.ndarray | None = None  # (2,) gray-level std of each eye's centre crop
+    fusion: str = "mean"  # how the eyes are fused (fusion.RULES; the eye model's metadata says which)
 
     @property
     def fused(self) -> float:
-        """One closed score per frame: the mean of both eyes."""
-        return float(np.mean(self.p_closed))
+        """One closed score per frame: both eyes fused by `fusion` (fusion.py)."""
+        from .fusion import fuse
+
+        return float(fuse(self.p_closed, self.spread, self.contrast, rule=self.fusion))
 
 
 @dataclass(frozen=True)

@@ -89,44 +89,48 @@ def count_blinks(spans, labels: Labels) -> BlinkCount:
     return match_blinks(spans, labels.blinks, dont_care_spans(labels.frame, labels.ambiguous, labels.other_events))
 
 
-def candidate_table(passes: dict, persons: dict, temporal_cfg, fusions=FUSIONS, thresholds=THRESHOLDS,
+def candidate_table(passes: dict, temporal_cfg, fusions=FUSIONS, thresholds=THRESHOLDS,
                     hystereses=HYSTERESES) -> dict:
-    """{pass set: {Candidate: {person: (BlinkCount, alerts)}}} for every candidate."""
+    """{pass set: {Candidate: {clip: (BlinkCount, alerts)}}} for every candidate."""
     out = {}
     for name, clips in passes.items():
         table: dict = {}
         for clip, labels in clips:
             reasons = gate_reasons(clip, temporal_cfg)
-            person = persons[clip.video]
             for fusion in fusions:
                 score = fused_scores(clip, fusion)
                 for h in hystereses:
                     for thr in thresholds:
                         cand = Candidate(fusion, thr, h)
                         spans, alerts = replay(clip, score, reasons, cand, temporal_cfg)
-                        cell = table.setdefault(cand, {}).get(person, (BlinkCount(), 0))
-                        table[cand][person] = (cell[0] + count_blinks(spans, labels), cell[1] + alerts)
+                        table.setdefault(cand, {})[clip.video] = (count_blinks(spans, labels), alerts)
         out[name] = table
     return out
 
 
-def _score(table: dict, cand: Candidate, people) -> tuple[float, int]:
+def total(cells: dict, clips) -> tuple[BlinkCount, int]:
+    """Summed counts and alerts of `clips` in one candidate's {clip: (BlinkCount, alerts)}."""
+    counts, alerts = BlinkCount(), 0
+    for c in clips:
+        if c in cells:
+            counts, alerts = counts + cells[c][0], alerts + cells[c][1]
+    return counts, alerts
+
+
+def _score(table: dict, cand: Candidate, clips) -> tuple[float, int]:
     f1s, alerts = [], 0
     for name in SELECT_SETS:
-        if name not in table:
-            continue
-        total = BlinkCount()
-        for p in people:
-            c, a = table[name][cand].get(p, (BlinkCount(), 0))
-            total, alerts = total + c, alerts + a
-        f1s.append(total.f1 or 0.0)
+        if name in table:
+            counts, a = total(table[name][cand], clips)
+            f1s.append(counts.f1 or 0.0)
+            alerts += a
     return (float(np.mean(f1s)) if f1s else 0.0), alerts
 
 
-def select(table: dict, people) -> tuple[Candidate, float]:
-    """The rule's pick on `people` (see the module docstring) and its score."""
+def select(table: dict, clips) -> tuple[Candidate, float]:
+    """The rule's pick on `clips` (see the module docstring) and its score."""
     first = next(iter(table.values()))
-    scored = [(c, *_score(table, c, people)) for c in first]
+    scored = [(c, *_score(table, c, clips)) for c in first]
     ok = [(c, s) for c, s, alerts in scored if alerts == 0] or [(c, s) for c, s, _ in scored]
     best = max(s for _, s in ok)
     tied = [c for c, s in ok if s >= best - TIE]
@@ -136,12 +140,41 @@ def select(table: dict, people) -> tuple[Candidate, float]:
     return Candidate(fusion, thr[(len(thr) - 1) // 2], hyst), best
 
 
-def leave_people_out(table: dict, people: list[str]) -> dict:
-    """Per held-out person: the pick on the others, its dev score, and the person's counts."""
+def leave_people_out(table: dict, person_of: dict[str, str]) -> dict:
+    """Per held-out person: the pick on everyone else's clips, its dev score, and the held-out
+    clips' counts at that pick, per pass set and clip."""
     folds = {}
-    for held in people:
-        dev = [p for p in people if p != held]
+    for held in sorted(set(person_of.values())):
+        dev = [c for c, p in person_of.items() if p != held]
+        test = [c for c, p in person_of.items() if p == held]
         cand, dev_score = select(table, dev)
         folds[held] = {"pick": cand, "dev_score": dev_score,
-                       "test": {name: table[name][cand].get(held, (BlinkCount(), 0)) for name in table}}
+                       "test": {name: {c: table[name][cand][c] for c in test if c in table[name][cand]}
+                                for name in table}}
     return folds
+
+
+META_SOURCE = "drowsy.threshold_source"
+
+
+def write_operating_point(model_in, model_out, cand: Candidate, source: str) -> None:
+    """Copy the ONNX model with the chosen threshold, hysteresis and fusion in its metadata
+    (`drowsy.threshold`, `drowsy.hysteresis`, `drowsy.fusion`, `drowsy.threshold_source`).
+    Needs the `onnx` package (the [train] extra); the graph is left as it is."""
+    import os
+    from pathlib import Path
+
+    import onnx
+
+    from ..runtime.classify import META_FUSION, META_HYSTERESIS, META_THRESHOLD
+
+    model = onnx.load(str(model_in))
+    values = {META_THRESHOLD: f"{cand.threshold:g}", META_HYSTERESIS: f"{cand.hysteresis:g}",
+              META_FUSION: cand.fusion, META_SOURCE: source}
+    kept = [p for p in model.metadata_props if p.key not in values]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept + [onnx.StringStringEntryProto(key=k, value=v) for k, v in values.items()])
+    out = Path(model_out)
+    tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, out)  # the old file stays whole until the new one is complete

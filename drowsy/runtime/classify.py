@@ -19,10 +19,13 @@ from ..errors import DrowsyError, first_line
 from ..settings import FALLBACK_THRESHOLD
 from ..paths import cache_dir as user_cache_dir
 from ..types import EyeCrops, EyeScores
+from .fusion import RULES
 
 META_CROP = "drowsy.crop"
 META_THRESHOLD = "drowsy.threshold"
 META_CONTRACT = "drowsy.contract"
+META_FUSION = "drowsy.fusion"
+META_HYSTERESIS = "drowsy.hysteresis"
 CONTRACT = "input uint8 [N,1,S,S] grayscale eye crop (crop.py geometry); output float32 [N] P(closed)"
 
 _CPU, _CUDA, _TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
@@ -88,6 +91,11 @@ class EyeClassifier:
             raise DrowsyError(f"eye model {path}: threshold metadata is not a number") from None
         if not 0.0 <= self.threshold <= 1.0:
             raise DrowsyError(f"eye model {path}: threshold {self.threshold} outside [0, 1]")
+        # How the two eyes are fused: chosen on video with the threshold (operating_point.py);
+        # models without the key keep the plain mean they were tuned with.
+        self.fusion = meta.get(META_FUSION, "mean")
+        if self.fusion not in RULES:
+            raise DrowsyError(f"eye model {path}: unknown eye fusion {self.fusion!r} (known: {', '.join(RULES)})")
         self.metadata = dict(meta)
         self.path = path
         requested = provider_list(device, self.spec.size, trt_cache, probe.get_inputs()[0].name)
@@ -160,8 +168,11 @@ class EyeClassifier:
     def __call__(self, crops: EyeCrops) -> EyeScores:
         c = crops.crops
         raw = self.predict(c.reshape(-1, c.shape[-2], c.shape[-1])).reshape(c.shape[:2])
-        return EyeScores(p_closed=raw.mean(axis=1), spread=raw.std(axis=1), raw=raw)
+        contrast = c[:, 0].reshape(2, -1).std(axis=1).astype(np.float32)
+        return EyeScores(p_closed=raw.mean(axis=1), spread=raw.std(axis=1), raw=raw, contrast=contrast,
+                         fusion=self.fusion)
 
     def describe(self) -> dict:
         return {"path": str(self.path), "providers": self.providers, "threshold": self.threshold,
+                "fusion": self.fusion, "threshold_source": self.metadata.get("drowsy.threshold_source"),
                 "crop": json.loads(self.spec.to_metadata())}
