@@ -27,7 +27,11 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 | cooldown_s        | 10 s    | our choice: no new PERCLOS alert within 10 s of the last one.       |
 | not_visible_s     | 3 s     | our choice: longer than a glance at a mirror.                       |
 | max_gap_s         | 0.5 s   | our choice: a frame stands for at most 0.5 s (cameras >= 2 FPS).    |
-| max_yaw/pitch_deg | 35 / 25 | our choice: beyond these the eye crops are too foreshortened.       |
+| max_yaw_deg       | 35      | our choice: beyond it the eye crops are too foreshortened.          |
+| max_pitch_down_deg| 25      | our choice: looking down lowers the lids and hides the eyes.        |
+| max_pitch_up_deg  | 40      | looking up does not lower the lids: on the ZJU "upward" clips the   |
+|                   |         | landmarker's pitch is +10 to +31 deg and blinks are plainly visible |
+|                   |         | (scripts/choose_operating_point.py, README "Accuracy on real video").|
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
 """
 
@@ -108,8 +112,12 @@ class TemporalConfig:
                                limits=(0.0, INF, True, True))
     max_yaw_deg: float = setting(35.0, "head turned further = not assessable", flag="--max-yaw", metavar="DEG",
                                  limits=(0.0, 180.0, True, False))
-    max_pitch_deg: float = setting(25.0, "head tilted further = not assessable", flag="--max-pitch",
-                                   metavar="DEG", limits=(0.0, 90.0, True, False))
+    # Signed pitch limits (pitch > 0 = nose up): looking down lowers the lids and hides the eyes,
+    # looking up does not, so up is let through further.
+    max_pitch_down_deg: float = setting(25.0, "head tilted further down = not assessable", flag="--max-pitch-down",
+                                        metavar="DEG", limits=(0.0, 90.0, True, False))
+    max_pitch_up_deg: float = setting(40.0, "head tilted further up = not assessable", flag="--max-pitch-up",
+                                      metavar="DEG", limits=(0.0, 90.0, True, False))
     min_brightness: float = setting(20.0, "darker eye crops (mean gray) = not assessable", metavar="GRAY",
                                     limits=(0.0, 255.0, False, False))
 

@@ -77,7 +77,7 @@ def test_print_config_loads_back(tmp_path):
             "--window", "45", "--perclos-alert", "0.2", "--perclos-clear", "0.12", "--min-assessable", "20",
             "--microsleep", "1.2", "--closed-threshold", "0.42", "--hysteresis", "0.05", "--min-alert", "1",
             "--cooldown", "0", "--not-visible", "4", "--max-gap", "0.25", "--max-yaw", "40",
-            "--max-pitch", "20", "--min-brightness", "15.5", "--headless", "--out", "frames.jsonl",
+            "--max-pitch-down", "20", "--max-pitch-up", "33", "--min-brightness", "15.5", "--headless", "--out", "frames.jsonl",
             "--events", "ev.jsonl", "--no-alarm", "--mediapipe-logs"]
     cfg = cfg_of(argv)
     text = to_toml(cfg)

@@ -17,10 +17,24 @@ def _crops(gray):
 
 
 def test_assessability():
-    cfg = TemporalConfig(max_yaw_deg=35, max_pitch_deg=25, min_brightness=20)
+    cfg = TemporalConfig(max_yaw_deg=35, max_pitch_down_deg=25, max_pitch_up_deg=40, min_brightness=20)
     assert assessability(None, None, cfg) == "no_face"
     assert assessability(_face(yaw=-40), _crops(128), cfg) == "head_turned"
-    assert assessability(_face(pitch=30), None, cfg) == "head_turned"
+    assert assessability(_face(pitch=-30), None, cfg) == "head_turned"
     assert assessability(_face(yaw=30, pitch=-20), _crops(10), cfg) == "too_dark"
     assert assessability(_face(yaw=30, pitch=-20), _crops(128), cfg) is None
     assert assessability(_face(), None, cfg) is None
+
+
+def test_looking_up_passes_looking_down_or_aside_does_not():
+    """Pitch > 0 is nose up (the ZJU upward clips read +10 to +31 degrees): the lids stay up, so
+    those frames are judged; the same angle downwards hides the eyes and is not."""
+    cfg = TemporalConfig()
+    assert cfg.max_pitch_up_deg > cfg.max_pitch_down_deg
+    for pitch in (12.0, 28.0, 31.0, 39.0):
+        assert assessability(_face(pitch=pitch), _crops(128), cfg) is None
+    assert assessability(_face(pitch=cfg.max_pitch_up_deg + 1), _crops(128), cfg) == "head_turned"
+    for pitch in (-28.0, -31.0):
+        assert assessability(_face(pitch=pitch), _crops(128), cfg) == "head_turned"
+    assert assessability(_face(yaw=45.0), _crops(128), cfg) == "head_turned"
+    assert assessability(_face(yaw=-45.0, pitch=10.0), _crops(128), cfg) == "head_turned"
