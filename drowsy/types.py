@@ -12,6 +12,8 @@ from typing import Mapping
 
 import numpy as np
 
+from .runtime.fusion import fuse  # numpy only
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -62,8 +64,6 @@ class EyeScores:
     @property
     def fused(self) -> float:
         """One closed score per frame: both eyes fused by `fusion` (fusion.py)."""
-        from .fusion import fuse
-
         return float(fuse(self.p_closed, self.spread, self.contrast, rule=self.fusion))
 
 

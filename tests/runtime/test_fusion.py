@@ -1,0 +1,41 @@
+"""Eye fusion: one eye that cannot be trusted must not hide the other eye's blink."""
+
+import numpy as np
+import pytest
+
+from drowsy.runtime.fusion import RULES, fuse, trust
+from drowsy.types import EyeScores
+
+
+def _scores(p, spread, contrast, rule):
+    return EyeScores(p_closed=np.array(p, np.float32), spread=np.array(spread, np.float32),
+                     raw=np.array(p, np.float32)[:, None], contrast=np.array(contrast, np.float32), fusion=rule)
+
+
+def test_reliable_closed_eye_wins_over_an_unreliable_open_one():
+    # Right eye: closed, crops agree (spread 0.02), clear contrast. Left eye behind a glaring lens:
+    # reads open, its jittered crops disagree (spread 0.2) and the crop is washed out.
+    p, spread, contrast = [0.92, 0.10], [0.02, 0.20], [30.0, 4.0]
+    assert _scores(p, spread, contrast, "mean").fused < 0.7  # the plain mean hides the blink
+    for rule in ("reliable", "reliable_or"):
+        assert _scores(p, spread, contrast, rule).fused >= 0.8, rule
+
+
+def test_an_unreliable_closed_eye_alone_does_not_close_the_frame():
+    p, spread, contrast = [0.95, 0.05], [0.25, 0.01], [3.0, 30.0]
+    assert _scores(p, spread, contrast, "reliable_or").fused < 0.5
+    assert _scores(p, spread, contrast, "reliable").fused < 0.3
+    assert _scores(p, spread, contrast, "max").fused == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_equal_trusted_eyes_fuse_to_their_common_score_and_batches_work(rule):
+    assert _scores([0.8, 0.8], [0.01, 0.01], [30, 30], rule).fused == pytest.approx(0.8)
+    p = np.array([[0.9, 0.1], [0.2, 0.3]])
+    out = fuse(p, np.array([[0.0, 0.3], [0.0, 0.0]]), np.full((2, 2), 30.0), rule=rule)
+    assert out.shape == (2,) and np.all((out >= 0) & (out <= 1))
+
+
+def test_trust_falls_with_spread_and_flat_crops():
+    assert trust(0.0, 40.0) == 1.0 and trust(0.3, 40.0) == 0.0 and trust(0.0, 0.0) == 0.0
+    assert 0 < trust(0.05, 40.0) < 1
