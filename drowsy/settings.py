@@ -22,7 +22,8 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 |                   |         | 1984, Psychophysiology 21:22; Schiffman 2001, Sensation and         |
 |                   |         | Perception): any shorter closure is reported as a blink.            |
 | closed_threshold  | model's | the eye model's own threshold (its ONNX metadata).                  |
-| hysteresis        | 0.1     | our choice: open again only 0.1 below the threshold.                |
+| hysteresis        | model's | open again only this far below the threshold: the eye model's own   |
+|                   |         | (metadata, chosen on video with the threshold), else 0.1.           |
 | min_alert_s       | 2 s     | our choice: long enough to notice, short enough to stop soon.       |
 | cooldown_s        | 10 s    | our choice: no new PERCLOS alert within 10 s of the last one.       |
 | not_visible_s     | 3 s     | our choice: longer than a glance at a mirror.                       |
@@ -49,6 +50,8 @@ CROP_SCALE = 1.65  # best frame AUC over clean+degraded clips (scripts/measure_c
 MAX_JITTER = 16  # jittered crops per eye that crop.JITTERS defines (a test keeps them equal)
 # The threshold of a model whose metadata names none (a sigmoid's natural middle).
 FALLBACK_THRESHOLD = 0.5
+# The hysteresis of a model whose metadata names none.
+DEFAULT_HYSTERESIS = 0.1
 INF = math.inf
 
 
@@ -100,8 +103,9 @@ class TemporalConfig:
                                   metavar="S", limits=(0.0, INF, True, True))
     closed_threshold: float | None = setting(None, "closed when p_closed >= P", metavar="P",
                                              limits=(0.0, 1.0, False, False), unset="the eye model's threshold")
-    hysteresis: float = setting(0.1, "open again only below threshold - P", metavar="P",
-                                limits=(0.0, 1.0, False, False))
+    hysteresis: float | None = setting(None, "open again only below threshold - P", metavar="P",
+                                       limits=(0.0, 1.0, False, False),
+                                       unset=f"the eye model's, else {DEFAULT_HYSTERESIS:g}")
     min_alert_s: float = setting(2.0, "an alert stays on at least this long", flag="--min-alert", metavar="S",
                                  limits=(0.0, INF, False, True))
     cooldown_s: float = setting(10.0, "no new PERCLOS alert this long after one clears", flag="--cooldown",

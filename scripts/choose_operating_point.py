@@ -38,6 +38,25 @@ def _row(label: str, c: BlinkCount) -> str:
     return f"| {label} | {c.tp}/{c.tp + c.fn} | {c.fp} | {_f(c.precision)} | {_f(c.recall)} | {_f(c.f1)} |"
 
 
+def by_fusion(table: dict, infos: dict) -> dict:
+    """The same leave-people-out protocol with the fusion rule fixed: held-out F1 per pass set."""
+    from drowsy.evaluation.operating_point import FUSIONS
+
+    names = list(table)
+    print("\nEach fusion rule alone (threshold and hysteresis still chosen per fold), held-out blink F1:\n")
+    print("| fusion | " + " | ".join(names) + " |\n" + "|---" * (1 + len(names)) + "|")
+    out = {}
+    for f in FUSIONS:
+        sub = {n: {c: v for c, v in t.items() if c.fusion == f} for n, t in table.items()}
+        folds = leave_people_out(sub, {c: i.person for c, i in infos.items()})
+        counts = {n: sum((v[0] for fo in folds.values() for v in fo["test"][n].values()), BlinkCount())
+                  for n in names}
+        out[f] = {n: c.to_json() for n, c in counts.items()}
+        print(f"| {f} | " + " | ".join(f"{_f(c.f1)} ({c.tp}/{c.tp + c.fn}, {c.fp} false)" for c in counts.values())
+              + " |")
+    return out
+
+
 def report(table: dict, folds: dict, infos: dict, final, final_score: float) -> dict:
     """Print the folds and pooled held-out figures; return them as JSON-ready data."""
     print(f"Rule: {RULE}\n")
@@ -61,6 +80,7 @@ def report(table: dict, folds: dict, infos: dict, final, final_score: float) -> 
             c = sum((v[0] for k, v in cells.items() if infos[k].group == g), BlinkCount())
             held[name][g] = c.to_json()
             print(_row(f"{name} · {g}", c))
+    held["by_fusion"] = by_fusion(table, infos)
     print(f"\nPick on all persons (what --write stores): fusion {final.fusion}, threshold {final.threshold:g}, "
           f"hysteresis {final.hysteresis:g} (score {final_score:.4f})")
     for name in table:

@@ -131,7 +131,7 @@ def find_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
 
 def frames_between(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int] | None:
     """Positions of the frames a closure [start_s, end_s) covers (end = the reopening frame)."""
-    eps = 1e-6
+    eps = 1e-4  # event times are rounded to 0.1 ms (temporal._r); frames lie >= 1 ms apart
     inside = np.flatnonzero((t >= start_s - eps) & (t < end_s - eps))
     return (int(inside[0]), int(inside[-1])) if inside.size else None
 
@@ -174,7 +174,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
     index, times, rows, events, size = [], [], [], [], (0, 0)
     landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache)
     pipeline = Pipeline(landmarks, Cropper(classifier.spec, jitter), classifier,
-                        DrowsinessMonitor(temporal_cfg, classifier.threshold))
+                        DrowsinessMonitor(temporal_cfg, classifier.threshold, classifier.hysteresis))
     with pipeline, VideoSource(video) as source:
         step_s = 1.0 / (fps or source.fps or 25.0)
         for frame in decimate(source, fps):

@@ -27,7 +27,7 @@ from .blinks import BlinkCount, dont_care_spans, match_blinks
 from .clips import ClipPass, Labels, blink_frames
 
 FUSIONS = ("mean", "reliable", "reliable_or", "max")  # simplest first: ties go to the earlier
-THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.20, 0.91, 0.05))
+THRESHOLDS = tuple(round(float(x), 2) for x in np.arange(0.20, 0.91, 0.05))
 HYSTERESES = (0.1, 0.05, 0.2)
 SELECT_SETS = ("clean", "dark", "lowres", "blurgray", "clean@15fps")
 RULE = ("leave-one-person-out; on the dev persons: candidates raising any alert are out; score = mean "

@@ -16,7 +16,7 @@ import numpy as np
 
 from .crop import CropSpec
 from ..errors import DrowsyError, first_line
-from ..settings import FALLBACK_THRESHOLD
+from ..settings import DEFAULT_HYSTERESIS, FALLBACK_THRESHOLD
 from ..paths import cache_dir as user_cache_dir
 from ..types import EyeCrops, EyeScores
 from .fusion import RULES
@@ -91,6 +91,12 @@ class EyeClassifier:
             raise DrowsyError(f"eye model {path}: threshold metadata is not a number") from None
         if not 0.0 <= self.threshold <= 1.0:
             raise DrowsyError(f"eye model {path}: threshold {self.threshold} outside [0, 1]")
+        try:
+            self.hysteresis = float(meta.get(META_HYSTERESIS, DEFAULT_HYSTERESIS))
+        except ValueError:
+            raise DrowsyError(f"eye model {path}: hysteresis metadata is not a number") from None
+        if not 0.0 <= self.hysteresis <= 1.0:
+            raise DrowsyError(f"eye model {path}: hysteresis {self.hysteresis} outside [0, 1]")
         # How the two eyes are fused: chosen on video with the threshold (operating_point.py);
         # models without the key keep the plain mean they were tuned with.
         self.fusion = meta.get(META_FUSION, "mean")
@@ -174,5 +180,6 @@ class EyeClassifier:
 
     def describe(self) -> dict:
         return {"path": str(self.path), "providers": self.providers, "threshold": self.threshold,
-                "fusion": self.fusion, "threshold_source": self.metadata.get("drowsy.threshold_source"),
+                "hysteresis": self.hysteresis, "fusion": self.fusion,
+                "threshold_source": self.metadata.get("drowsy.threshold_source"),
                 "crop": json.loads(self.spec.to_metadata())}

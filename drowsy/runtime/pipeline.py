@@ -78,7 +78,8 @@ class Pipeline:
         classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
         # No blendshapes: drowsy run does not use them (only eval-video's baseline does), and
         # they cost a fraction of a millisecond per frame.
-        monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold)  # before the landmarker: nothing to close
+        # Before the landmarker: nothing to close.
+        monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold, classifier.hysteresis)
         landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=False,
                                 quiet=not getattr(cfg.output, "mediapipe_logs", False))
         return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)

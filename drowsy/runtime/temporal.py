@@ -23,7 +23,7 @@ import math
 from collections import deque
 
 from ..errors import DrowsyError, UsageError
-from ..settings import LIMITS, TemporalConfig, check, range_problem
+from ..settings import DEFAULT_HYSTERESIS, LIMITS, TemporalConfig, check, range_problem
 from ..types import Drowsiness, Event
 
 CLOSED, OPEN, UNASSESSABLE = "closed", "open", "unassessable"
@@ -86,7 +86,7 @@ class DrowsinessMonitor:
     Deterministic: the same (t, p_closed, unassessable) sequence gives the same states and events.
     """
 
-    def __init__(self, cfg: TemporalConfig, threshold: float):
+    def __init__(self, cfg: TemporalConfig, threshold: float, hysteresis: float = DEFAULT_HYSTERESIS):
         problems = check(cfg)
         if problems:
             name, why = problems[0]
@@ -96,7 +96,9 @@ class DrowsinessMonitor:
             raise UsageError(f"closed threshold must be between 0 and 1, got {thr!r}")
         self.cfg = cfg
         self.threshold = float(thr)
-        self.open_below = max(0.0, self.threshold - cfg.hysteresis)
+        # Like the threshold: the setting when given, else the eye model's (its metadata).
+        self.hysteresis = float(cfg.hysteresis if cfg.hysteresis is not None else hysteresis)
+        self.open_below = max(0.0, self.threshold - self.hysteresis)
         self.window = PerclosWindow(cfg.window_s)
         self._last_t: float | None = None
         self._last_state = UNASSESSABLE
