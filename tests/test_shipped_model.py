@@ -60,7 +60,10 @@ def test_checkpoint_beside_it_reproduces_the_onnx(clf, shared):
     with torch.no_grad():
         want = Deployed(net)(torch.from_numpy(crops[:, None])).numpy()
     assert np.max(np.abs(clf.predict(crops) - want)) < 1e-4
-    assert float(clf.metadata["drowsy.threshold"]) == pytest.approx(cfg["threshold"])
+    # The checkpoint's threshold was chosen on eye crops; the ONNX runs at the video operating
+    # point and keeps the crop one beside it.
+    crop_threshold = clf.metadata.get("drowsy.threshold_crops", clf.metadata["drowsy.threshold"])
+    assert float(crop_threshold) == pytest.approx(cfg["threshold"])
 
 
 def test_eval_on_a_small_slice_is_sane(shared, tmp_path):
@@ -90,3 +93,21 @@ def test_model_card_describes_the_shipped_files():
         data = (ASSETS / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() in card, f"MODEL_CARD.md has a stale sha256 for {name}"
         assert f"{len(data):,} bytes" in card
+
+
+@pytest.mark.mediapipe
+def test_runtime_uses_the_models_video_operating_point(clf):
+    """The threshold, hysteresis and eye fusion in the shipped model's metadata were chosen on
+    labelled video (scripts/choose_operating_point.py), and `drowsy run` with default settings
+    uses exactly those."""
+    from drowsy.runtime.pipeline import Pipeline
+    from drowsy.settings import ModelConfig, RunConfig
+
+    meta = clf.metadata
+    assert meta["drowsy.threshold_source"].startswith("video operating point")
+    # Only the model is named (the default resolves to the installed copy of this file).
+    with Pipeline.from_config(RunConfig(model=ModelConfig(model=str(MODEL), device="cpu"))) as pipeline:
+        assert pipeline.classifier.path.resolve() == MODEL.resolve()
+        assert pipeline.threshold == float(meta["drowsy.threshold"]) == clf.threshold
+        assert pipeline.monitor.hysteresis == float(meta["drowsy.hysteresis"])
+        assert pipeline.classifier.fusion == meta["drowsy.fusion"]

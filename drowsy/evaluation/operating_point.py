@@ -155,11 +155,13 @@ def leave_people_out(table: dict, person_of: dict[str, str]) -> dict:
 
 
 META_SOURCE = "drowsy.threshold_source"
+META_CROP_THRESHOLD = "drowsy.threshold_crops"
 
 
 def write_operating_point(model_in, model_out, cand: Candidate, source: str) -> None:
     """Copy the ONNX model with the chosen threshold, hysteresis and fusion in its metadata
-    (`drowsy.threshold`, `drowsy.hysteresis`, `drowsy.fusion`, `drowsy.threshold_source`).
+    (`drowsy.threshold`, `drowsy.hysteresis`, `drowsy.fusion`, `drowsy.threshold_source`; the
+    threshold chosen on eye crops at training moves to `drowsy.threshold_crops`).
     Needs the `onnx` package (the [train] extra); the graph is left as it is."""
     import os
     from pathlib import Path
@@ -169,8 +171,11 @@ def write_operating_point(model_in, model_out, cand: Candidate, source: str) -> 
     from ..runtime.classify import META_FUSION, META_HYSTERESIS, META_THRESHOLD
 
     model = onnx.load(str(model_in))
+    old = {p.key: p.value for p in model.metadata_props}
     values = {META_THRESHOLD: f"{cand.threshold:g}", META_HYSTERESIS: f"{cand.hysteresis:g}",
-              META_FUSION: cand.fusion, META_SOURCE: source}
+              META_FUSION: cand.fusion, META_SOURCE: source,
+              # The threshold it replaces (the crop-level one from training), kept on reruns.
+              META_CROP_THRESHOLD: old.get(META_CROP_THRESHOLD, old.get(META_THRESHOLD, ""))}
     kept = [p for p in model.metadata_props if p.key not in values]
     del model.metadata_props[:]
     model.metadata_props.extend(kept + [onnx.StringStringEntryProto(key=k, value=v) for k, v in values.items()])

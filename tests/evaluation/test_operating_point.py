@@ -90,6 +90,9 @@ def test_written_operating_point_is_what_the_runtime_uses(tmp_path):
     assert (clf.threshold, clf.hysteresis, clf.fusion) == (0.4, 0.05, "reliable_or")
     assert clf.metadata["drowsy.threshold_source"].startswith("video operating point")
     assert "drowsy.crop" in clf.metadata  # the rest of the metadata is kept
+    assert clf.metadata["drowsy.threshold_crops"] == "0.7"  # the threshold it replaced
+    write_operating_point(tmp_path / "out.onnx", tmp_path / "again.onnx", Candidate("mean", 0.5, 0.1), "video")
+    assert EyeClassifier(tmp_path / "again.onnx", device="cpu").metadata["drowsy.threshold_crops"] == "0.7"
     mon = DrowsinessMonitor(TemporalConfig(), clf.threshold, clf.hysteresis)
     assert (mon.threshold, mon.hysteresis) == (0.4, 0.05)
     mon = DrowsinessMonitor(TemporalConfig(closed_threshold=0.6, hysteresis=0.2), clf.threshold, clf.hysteresis)
