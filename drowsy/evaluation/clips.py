@@ -70,6 +70,7 @@ class ClipPass:
     mean_gray: np.ndarray | None = None  # (N,) the gate's crop brightness
     fps: float | None = None  # None: every decoded frame; else decimated to this rate
     alerts: int = 0  # alert_on events of the run (ordinary blinking must raise none)
+    judged: np.ndarray | None = None  # (N,) bool: the gate let the frame through (face, pose, light)
 
 
 def read_labels(path: str | Path, video_name: str, events_csv: str | Path | None = None) -> Labels:
@@ -171,7 +172,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
     from ..runtime.temporal import DrowsinessMonitor
     from ..runtime.pipeline import Pipeline
 
-    index, times, rows, events, size = [], [], [], [], (0, 0)
+    index, times, rows, judged, events, size = [], [], [], [], [], (0, 0)
     landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache)
     pipeline = Pipeline(landmarks, Cropper(classifier.spec, jitter), classifier,
                         DrowsinessMonitor(temporal_cfg, classifier.threshold, classifier.hysteresis))
@@ -185,6 +186,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
             index.append(frame.index)
             times.append(frame.t)
             rows.append(_features(r))
+            judged.append(r.state.closed is not None)
         if rows:
             # End of input one frame after the last: a closure still open covers the last frame.
             events += pipeline.finish(times[-1] + step_s)
@@ -200,7 +202,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
                     blinks_ours=blink_frames(events, t, frame_idx), size=size, eyes=eyes,
                     pose=np.stack([np.array(cols[-4], float), np.array(cols[-3], float)], axis=1),
                     mean_gray=np.array(cols[-2], dtype=float), fps=fps,
-                    alerts=sum(e.kind == "alert_on" for e in events))
+                    alerts=sum(e.kind == "alert_on" for e in events), judged=np.array(judged, dtype=bool))
 
 
 def threshold_blinks(clip: ClipPass, method: str, threshold: float) -> tuple[tuple[int, int], ...]:

@@ -94,6 +94,10 @@ def summarise(passes: list[tuple[ClipPass, Labels]], infos: dict[str, ClipInfo] 
            "excluded_ambiguous": sum(tb["ambiguous"] for tb in tables),
            "unlabelled": sum(tb["unlabelled"] for tb in tables),
            "alerts_ours": sum(c.alerts for c, _ in passes),
+           # Frames the runtime's gate refused (no face, head pose, too dark): ours cannot see
+           # a blink there; the baselines are scored without a gate.
+           "not_judged_ours": sum(int((tb["use"] & ~c.judged).sum()) for (c, _), tb in zip(passes, tables)
+                                  if c.judged is not None),
            "size": sorted({f"{c.size[0]}x{c.size[1]}" for c, _ in passes}), "methods": pooled}
     for m in METHODS:
         out["methods"][m]["excluded_no_face"] = out["no_face"]

@@ -18,14 +18,15 @@ def _blinks(b: dict) -> str:
 
 def overall(results: dict) -> str:
     """One row per pass set: frame AUC and EER, then blinks, for each method."""
-    head = ("| pass | frame size | closed / open frames | no face | "
+    head = ("| pass | frame size | closed / open frames | no face | not judged (ours) | "
             + " | ".join(f"{NAMES[m]} AUC" for m in METHODS) + " | "
             + " | ".join(f"{NAMES[m]} EER" for m in METHODS) + " | "
             + " | ".join(f"{NAMES[m]} blinks" for m in METHODS) + " |")
-    lines = [head, "|---" * (4 + 3 * len(METHODS)) + "|"]
+    lines = [head, "|---" * (5 + 3 * len(METHODS)) + "|"]
     for name, r in results.items():
         ms = r["methods"]
         lines.append(f"| {name} | {', '.join(r['size'])} | {r['closed']} / {r['open']} | {r['no_face']} | "
+                     f"{r.get('not_judged_ours', '–')} | "
                      + " | ".join(_f(ms[m]["auc"], 4) for m in METHODS) + " | "
                      + " | ".join(_f(ms[m]["eer"]) for m in METHODS) + " | "
                      + " | ".join(_blinks(ms[m]["blinks"]) for m in METHODS) + " |")
