@@ -60,11 +60,12 @@ class EyeScores:
     raw: np.ndarray  # (2, J+1) float32, every crop's probability
     contrast: np.ndarray | None = None  # (2,) gray-level std of each eye's centre crop
     fusion: str = "mean"  # how the eyes are fused (fusion.RULES; the eye model's metadata says which)
+    blink: np.ndarray | None = None  # (2,) the landmarker's eyeBlink blendshapes, when the fusion uses them
 
     @property
     def fused(self) -> float:
         """One closed score per frame: both eyes fused by `fusion` (fusion.py)."""
-        return float(fuse(self.p_closed, self.spread, self.contrast, rule=self.fusion))
+        return float(fuse(self.p_closed, self.spread, self.contrast, rule=self.fusion, blink=self.blink))
 
 
 @dataclass(frozen=True)

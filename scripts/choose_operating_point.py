@@ -23,7 +23,7 @@ from pathlib import Path
 from drowsy.evaluation.blinks import BlinkCount
 from drowsy.errors import DrowsyError, first_line
 from drowsy.evaluation.clips import clip_info, find_pairs
-from drowsy.evaluation.operating_point import (RULE, candidate_table, leave_people_out, select, total,
+from drowsy.evaluation.operating_point import (FUSIONS, RULE, candidate_table, leave_people_out, select, total,
                                               write_operating_point)
 
 SETS = "clean,dark,lowres,blurgray"
@@ -38,15 +38,29 @@ def _row(label: str, c: BlinkCount) -> str:
     return f"| {label} | {c.tp}/{c.tp + c.fn} | {c.fp} | {_f(c.precision)} | {_f(c.recall)} | {_f(c.f1)} |"
 
 
+def frame_aucs(passes: dict, fusions) -> dict:
+    """Pooled frame AUC per pass set of each fusion rule and of the two baselines."""
+    from drowsy.evaluation.operating_point import frame_auc, fused_scores
+
+    names = list(passes)
+    rows = {f: {n: frame_auc(passes[n], lambda c, f=f: fused_scores(c, f)) for n in names} for f in fusions}
+    for m, label in (("blendshape", "eyeBlink (baseline)"), ("ear", "EAR (baseline)")):
+        rows[label] = {n: frame_auc(passes[n], lambda c, m=m: c.scores[m]) for n in names}
+    print("\nFrame AUC, all clips pooled (no threshold involved):\n")
+    print("| scores | " + " | ".join(names) + " |\n" + "|---" * (1 + len(names)) + "|")
+    for label, row in rows.items():
+        print(f"| {label} | " + " | ".join("–" if v is None else f"{v:.4f}" for v in row.values()) + " |")
+    return rows
+
+
 def by_fusion(table: dict, infos: dict) -> dict:
     """The same leave-people-out protocol with the fusion rule fixed: held-out F1 per pass set."""
-    from drowsy.evaluation.operating_point import FUSIONS
-
     names = list(table)
+    used = sorted({c.fusion for c in next(iter(table.values()))}, key=FUSIONS.index)
     print("\nEach fusion rule alone (threshold and hysteresis still chosen per fold), held-out blink F1:\n")
     print("| fusion | " + " | ".join(names) + " |\n" + "|---" * (1 + len(names)) + "|")
     out = {}
-    for f in FUSIONS:
+    for f in used:
         sub = {n: {c: v for c, v in t.items() if c.fusion == f} for n, t in table.items()}
         folds = leave_people_out(sub, {c: i.person for c, i in infos.items()})
         counts = {n: sum((v[0] for fo in folds.values() for v in fo["test"][n].values()), BlinkCount())
@@ -57,7 +71,7 @@ def by_fusion(table: dict, infos: dict) -> dict:
     return out
 
 
-def report(table: dict, folds: dict, infos: dict, final, final_score: float) -> dict:
+def report(table: dict, folds: dict, infos: dict, final, final_score: float, passes: dict) -> dict:
     """Print the folds and pooled held-out figures; return them as JSON-ready data."""
     print(f"Rule: {RULE}\n")
     print("| held-out person | pick (fusion, threshold, hysteresis) | dev score | held-out clean blinks | false |")
@@ -80,15 +94,16 @@ def report(table: dict, folds: dict, infos: dict, final, final_score: float) -> 
             c = sum((v[0] for k, v in cells.items() if infos[k].group == g), BlinkCount())
             held[name][g] = c.to_json()
             print(_row(f"{name} · {g}", c))
-    held["by_fusion"] = by_fusion(table, infos)
+    fusions = by_fusion(table, infos)
+    aucs = frame_aucs(passes, list(fusions))
     print(f"\nPick on all persons (what --write stores): fusion {final.fusion}, threshold {final.threshold:g}, "
           f"hysteresis {final.hysteresis:g} (score {final_score:.4f})")
     for name in table:
         c, a = total(table[name][final], list(infos))
         print(f"  at that pick, {name}: {c.tp}/{c.tp + c.fn} found, {c.fp} false, F1 {_f(c.f1)}, alerts {a} "
               "(not held out)")
-    return {"rule": RULE, "held_out": held, "final": final.to_json(), "final_dev_score": final_score,
-            "folds": {p: {"pick": f["pick"].to_json(), "dev_score": f["dev_score"]} for p, f in folds.items()}}
+    return {"rule": RULE, "held_out": held, "held_out_by_fusion": fusions, "frame_auc": aucs,
+            "final": final.to_json(), "final_dev_score": final_score, "folds": {p: {"pick": f["pick"].to_json(), "dev_score": f["dev_score"]} for p, f in folds.items()}}
 
 
 def main(argv=None) -> int:
@@ -104,8 +119,16 @@ def main(argv=None) -> int:
     ap.add_argument("--landmarker", help="face landmarker .task file")
     ap.add_argument("--cache", help="landmarker passes: record / replay here (default: the user cache; 'none')")
     ap.add_argument("--jitter", type=int, default=8)
+    ap.add_argument("--fusions", default=",".join(FUSIONS),
+                    help=f"candidate eye fusions, a subset of {','.join(FUSIONS)} (default: all)")
     ap.add_argument("--json", metavar="FILE", help="write the folds and figures as JSON")
     args = ap.parse_args(argv)
+    fusions = [f for f in FUSIONS if f in args.fusions.split(",")]  # the rule's tie order
+    unknown = set(args.fusions.split(",")) - set(FUSIONS)
+    if unknown or not fusions:
+        print(f"choose_operating_point: error: --fusions: unknown {', '.join(sorted(unknown)) or '(none)'}; "
+              f"choose from {', '.join(FUSIONS)}", file=sys.stderr)
+        return 2
     try:
         out = Path(args.write) if args.write else None
         if out is not None and out.resolve() == Path(args.model).resolve():
@@ -116,16 +139,17 @@ def main(argv=None) -> int:
         passes = collect(pairs, pass_sets(SETS, RATES), clf, resolve_landmarker(args.landmarker), args.jitter,
                          temporal, cache_folder(args.cache))
         infos = {v.name: clip_info(v) for v, _ in pairs}
-        table = candidate_table(passes, temporal)
+        table = candidate_table(passes, temporal, fusions=fusions)
         folds = leave_people_out(table, {c: i.person for c, i in infos.items()})
         final, score = select(table, list(infos))
-        doc = report(table, folds, infos, final, score)
-        doc.update(model=str(args.model), clips=len(pairs), persons=len({i.person for i in infos.values()}))
+        doc = report(table, folds, infos, final, score, passes)
+        doc.update(model=str(args.model), clips=len(pairs), persons=len({i.person for i in infos.values()}),
+                   fusions=fusions)
         if args.json:
             Path(args.json).write_text(json.dumps(doc, indent=1))
         if out is not None:
             source = (f"video operating point: scripts/choose_operating_point.py on {len(pairs)} labelled clips of "
-                      f"{doc['persons']} persons ({args.dir}); {RULE}")
+                      f"{doc['persons']} persons ({args.dir}); fusions tried: {', '.join(fusions)}; {RULE}")
             write_operating_point(args.model, out, final, source)
             print(f"wrote {out}")
     except DrowsyError as e:

@@ -163,6 +163,8 @@ def main(args: argparse.Namespace) -> int:
         doc = {"model": classifier.describe(), "jitter": args.jitter, "temporal": asdict(temporal),
                "clips": {str(v): asdict(infos[v.name]) for v, _ in pairs},
                "passes": {n: {"condition": DESCRIPTIONS[c], "fps": f} for n, c, f in sets},
-               "baselines": BASELINE_NOTE, "results": results}
+               "baselines": BASELINE_NOTE, "results": results,
+               "blink_recall_by_rate": {n: {m: r["methods"][m]["blinks"]["recall"] for m in METHODS}
+                                        for n, r in results.items() if n == "clean" or n.startswith("clean@")}}
         Path(args.json).write_text(json.dumps(doc, indent=1))
     return 0

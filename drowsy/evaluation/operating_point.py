@@ -26,7 +26,9 @@ import numpy as np
 from .blinks import BlinkCount, dont_care_spans, match_blinks
 from .clips import ClipPass, Labels, blink_frames
 
-FUSIONS = ("mean", "reliable", "reliable_or", "max")  # simplest first: ties go to the earlier
+# Simplest first: ties go to the earlier. "mean+eyeblink" was added after the first run of the
+# rule (README, "Accuracy on real video" says which figures came before it).
+FUSIONS = ("mean", "reliable", "reliable_or", "max", "mean+eyeblink")
 THRESHOLDS = tuple(round(float(x), 2) for x in np.arange(0.20, 0.91, 0.05))
 HYSTERESES = (0.1, 0.05, 0.2)
 SELECT_SETS = ("clean", "dark", "lowres", "blurgray", "clean@15fps")
@@ -51,7 +53,23 @@ def fused_scores(clip: ClipPass, rule: str) -> np.ndarray:
     from ..runtime.fusion import fuse
 
     e = clip.eyes
-    return fuse(e["p_closed"], e["spread"], e["crop_std"], rule=rule)
+    return fuse(e["p_closed"], e["spread"], e["crop_std"], rule=rule, blink=e.get("blink"))
+
+
+def frame_auc(clips, score_of) -> float | None:
+    """Pooled frame ROC AUC of the scores `score_of(clip)` over labelled, unambiguous frames
+    with a face (as eval-video counts them); None without both classes."""
+    from .metrics import roc_figures
+    from .summary import frame_table
+
+    ys, ss = [], []
+    for clip, labels in clips:
+        tb = frame_table(clip, labels)
+        ys.append(tb["y"][tb["scored"]])
+        ss.append(np.asarray(score_of(clip), dtype=float)[tb["scored"]])
+    y, s = np.concatenate(ys), np.concatenate(ss)
+    ok = np.isfinite(s)
+    return roc_figures(y[ok], s[ok])["auc"]
 
 
 def gate_reasons(clip: ClipPass, temporal_cfg) -> list[str | None]:

@@ -18,8 +18,8 @@ from .crop import CropSpec
 from ..errors import DrowsyError, first_line
 from ..settings import DEFAULT_HYSTERESIS, FALLBACK_THRESHOLD
 from ..paths import cache_dir as user_cache_dir
-from ..types import EyeCrops, EyeScores
-from .fusion import RULES
+from ..types import EyeCrops, EyeScores, Face
+from .fusion import NEEDS_BLENDSHAPES, RULES, eyeblink
 
 META_CROP = "drowsy.crop"
 META_THRESHOLD = "drowsy.threshold"
@@ -171,12 +171,19 @@ class EyeClassifier:
         out = self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0]
         return np.asarray(out, dtype=np.float32).reshape(x.shape[0])
 
-    def __call__(self, crops: EyeCrops) -> EyeScores:
+    @property
+    def needs_blendshapes(self) -> bool:
+        """Whether this model's eye fusion uses the landmarker's eyeBlink blendshapes."""
+        return self.fusion in NEEDS_BLENDSHAPES
+
+    def __call__(self, crops: EyeCrops, face: Face | None = None) -> EyeScores:
+        """Scores of one frame's crops; `face` lends its blendshapes to fusions that use them."""
         c = crops.crops
         raw = self.predict(c.reshape(-1, c.shape[-2], c.shape[-1])).reshape(c.shape[:2])
         contrast = c[:, 0].reshape(2, -1).std(axis=1).astype(np.float32)
+        blink = eyeblink(face.blendshapes) if face is not None and self.needs_blendshapes else None
         return EyeScores(p_closed=raw.mean(axis=1), spread=raw.std(axis=1), raw=raw, contrast=contrast,
-                         fusion=self.fusion)
+                         fusion=self.fusion, blink=blink)
 
     def describe(self) -> dict:
         return {"path": str(self.path), "providers": self.providers, "threshold": self.threshold,

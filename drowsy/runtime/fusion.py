@@ -6,6 +6,7 @@ threshold. Two signals the runtime already has say how far an eye's score can be
 - the spread of P(closed) over the eye's jittered crops: a crop whose score swings with a
   shift of a few pixels is not looking at a clear eye;
 - the contrast (std of gray levels) of the eye's centre crop: glare and darkness flatten it.
+The face mesh's own eyeBlink blendshapes can join the CNN (`mean+eyeblink`).
 Numpy only; every rule takes per-eye arrays of shape (..., 2) and returns shape (...).
 """
 
@@ -60,9 +61,33 @@ def fuse_reliable_or(p, spread, contrast=None) -> np.ndarray:
     return np.max(t * p + (1.0 - t) * m, axis=-1)
 
 
-RULES = {"mean": fuse_mean, "max": fuse_max, "reliable": fuse_reliable, "reliable_or": fuse_reliable_or}
+def fuse_mean_eyeblink(p, spread=None, contrast=None, blink=None) -> np.ndarray:
+    """The CNN's mean and MediaPipe's eyeBlink blendshapes (same landmarker pass), averaged: the
+    lid shape the face mesh sees and the eye's look in the crop fail in different ways (the
+    blendshapes lose separation in the dark, the crops on lids seen from below). Without
+    blendshapes (a landmarker run without them) this is the CNN's mean alone."""
+    m = fuse_mean(p)
+    if blink is None:
+        return m
+    g = np.mean(np.asarray(blink, dtype=np.float64), axis=-1)
+    return np.where(np.isfinite(g), 0.5 * m + 0.5 * g, m)
+
+
+RULES = {"mean": fuse_mean, "max": fuse_max, "reliable": fuse_reliable, "reliable_or": fuse_reliable_or,
+         "mean+eyeblink": fuse_mean_eyeblink}
+NEEDS_BLENDSHAPES = {"mean+eyeblink"}  # the landmarker must output blendshapes for these
 DEFAULT_RULE = "mean"
 
 
-def fuse(p, spread, contrast=None, rule: str = DEFAULT_RULE) -> np.ndarray:
+def fuse(p, spread, contrast=None, rule: str = DEFAULT_RULE, blink=None) -> np.ndarray:
+    """One closed score per frame; `blink`: per-eye eyeBlink blendshapes (..., 2), or None."""
+    if rule in NEEDS_BLENDSHAPES:
+        return RULES[rule](p, spread, contrast, blink)
     return RULES[rule](p, spread, contrast)
+
+
+def eyeblink(blendshapes) -> np.ndarray | None:
+    """Per-eye eyeBlink scores [right, left] from a Face's blendshapes, or None without them."""
+    if "eyeBlinkRight" not in blendshapes or "eyeBlinkLeft" not in blendshapes:
+        return None
+    return np.array([blendshapes["eyeBlinkRight"], blendshapes["eyeBlinkLeft"]], dtype=np.float32)

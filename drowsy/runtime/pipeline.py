@@ -42,7 +42,7 @@ class Pipeline:
             except DrowsyError:  # degenerate landmarks (not finite): treat as no face
                 face = None
         t2 = perf_counter()
-        scores = self.classifier(crops) if crops is not None else None
+        scores = self.classifier(crops, face) if crops is not None else None
         t3 = perf_counter()
         reason = assessability(face, crops, self.monitor.cfg)  # None: a face, hence crops and scores
         p_closed = scores.fused if reason is None else None
@@ -76,11 +76,11 @@ class Pipeline:
 
         m = cfg.model
         classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
-        # No blendshapes: drowsy run does not use them (only eval-video's baseline does), and
-        # they cost a fraction of a millisecond per frame.
         # Before the landmarker: nothing to close.
         monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold, classifier.hysteresis)
-        landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=False,
+        # Blendshapes only when the model's eye fusion uses them: they cost a fraction of a
+        # millisecond per frame.
+        landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=classifier.needs_blendshapes,
                                 quiet=not getattr(cfg.output, "mediapipe_logs", False))
         return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
 

@@ -39,3 +39,32 @@ def test_equal_trusted_eyes_fuse_to_their_common_score_and_batches_work(rule):
 def test_trust_falls_with_spread_and_flat_crops():
     assert trust(0.0, 40.0) == 1.0 and trust(0.3, 40.0) == 0.0 and trust(0.0, 0.0) == 0.0
     assert 0 < trust(0.05, 40.0) < 1
+
+
+def test_cnn_and_eyeblink_average_and_fall_back_to_the_cnn_alone():
+    s = _scores([0.3, 0.5], [0.01, 0.01], [30, 30], "mean+eyeblink")
+    assert s.fused == pytest.approx(0.4)  # no blendshapes: the CNN's mean
+    s = EyeScores(p_closed=np.array([0.3, 0.5], np.float32), spread=np.zeros(2, np.float32),
+                  raw=np.zeros((2, 1), np.float32), fusion="mean+eyeblink", blink=np.array([0.9, 0.7], np.float32))
+    assert s.fused == pytest.approx(0.6)
+
+
+def test_classifier_takes_the_blendshapes_only_when_its_fusion_uses_them(tmp_path):
+    from conftest import make_tiny_eye_model
+
+    from drowsy.runtime.classify import EyeClassifier
+    from drowsy.types import EyeCrops, Face
+
+    crops = EyeCrops(crops=np.full((2, 3, 24, 24), 64, np.uint8), corners=np.zeros((2, 4, 2), np.float32),
+                     mean_gray=64.0)
+    face = Face(landmarks=np.zeros((478, 2), np.float32), blendshapes={"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})
+    plain = EyeClassifier(make_tiny_eye_model(tmp_path / "a.onnx"), device="cpu")
+    both = EyeClassifier(make_tiny_eye_model(tmp_path / "b.onnx", extra_meta={"drowsy.fusion": "mean+eyeblink"}),
+                         device="cpu")
+    assert not plain.needs_blendshapes and both.needs_blendshapes
+    p = 1 - 64 / 255  # the tiny model: dark crop = closed
+    assert plain(crops, face).fused == pytest.approx(p, abs=1e-5)
+    assert both(crops, face).fused == pytest.approx(0.5 * p + 0.5, abs=1e-5)
+    assert both(crops).fused == pytest.approx(p, abs=1e-5)  # no face given: the CNN alone
+    with pytest.raises(Exception, match="unknown eye fusion"):
+        EyeClassifier(make_tiny_eye_model(tmp_path / "c.onnx", extra_meta={"drowsy.fusion": "vote"}), device="cpu")
