@@ -49,9 +49,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """--config, --print-config and one flag per setting, all defaulting to None (= not given)."""
     p.add_argument("--config", metavar="FILE.toml", help="settings file; flags given override it")
     p.add_argument("--print-config", action="store_true", help="print the effective settings as TOML and exit")
-    groups = {sec: p.add_argument_group(f"{sec} settings ([{sec}] in the config file)") for sec in SECTIONS}
-    src = groups["source"].add_mutually_exclusive_group()
+    add_section_arguments(p, tuple(SECTIONS))
+
+
+def add_section_arguments(p: argparse.ArgumentParser, sections: tuple[str, ...]) -> None:
+    """One flag per setting of these sections (for commands that use only some, like eval-video)."""
+    groups = {sec: p.add_argument_group(f"{sec} settings ([{sec}] in the config file)") for sec in sections}
+    src = groups["source"].add_mutually_exclusive_group() if "source" in groups else None
     for name, f in FIELDS.items():
+        if SECTION_OF[name] not in groups:
+            continue
         target = src if name in ("camera", "video", "url") else groups[SECTION_OF[name]]
         meta = f.metadata
         if meta.get("choices"):
@@ -140,6 +147,13 @@ def resolve(args: argparse.Namespace) -> RunConfig:
     cfg = RunConfig(**{sec: cls(**values[sec]) for sec, cls in SECTIONS.items()})
     _validate(cfg, lambda name: origin.get(name, f"{name} (default)"))
     return cfg
+
+
+def resolve_section(args: argparse.Namespace, section: str):
+    """One section's settings: its defaults < [section] of args.config < its flags given."""
+    names = {name: getattr(args, name, None) for name, sec in SECTION_OF.items() if sec == section}
+    ns = argparse.Namespace(config=getattr(args, "config", None), **names)
+    return getattr(resolve(ns), section)
 
 
 def _validate(cfg: RunConfig, label) -> None:

@@ -168,3 +168,31 @@ def test_wrong_type_on_the_command_line_is_exit_2(capsys):
     assert e.value.code == 2
     with pytest.raises(SystemExit):
         parse(["--device", "gpu"])
+
+
+def test_help_text_shows_each_default_from_the_dataclass(capsys):
+    with pytest.raises(SystemExit):
+        parse(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"PERCLOS window in seconds ({TemporalConfig.window_s:g})" in out
+    assert f"eyes closed this long raise an alert at once ({TemporalConfig.microsleep_s:g})" in out
+    assert "jittered crops per eye, 0..16 (8)" in out
+
+
+def test_one_section_for_commands_that_use_only_temporal(tmp_path):
+    # eval-video and report read the run's [temporal] settings: file < flags, validated as in run.
+    import argparse
+
+    from drowsy.settings_io import add_section_arguments, resolve_section
+
+    p = _Parser()
+    p.add_argument("--config")
+    add_section_arguments(p, ("temporal",))
+    path = write(tmp_path, "[temporal]\nmicrosleep_s = 1.0\nperclos_alert = 0.3\n")
+    t = resolve_section(p.parse_args(["--config", str(path), "--microsleep", "2"]), "temporal")
+    assert (t.microsleep_s, t.perclos_alert, t.window_s) == (2.0, 0.3, 60.0)
+    assert resolve_section(argparse.Namespace(config=None), "temporal") == TemporalConfig()
+    with pytest.raises(SystemExit):
+        p.parse_args(["--camera", "1"])  # only the temporal flags exist here
+    with pytest.raises(UsageError, match="--microsleep must be > 0"):
+        resolve_section(p.parse_args(["--microsleep", "0"]), "temporal")

@@ -49,6 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jitter", type=int, default=8, metavar="J", help="jittered crops per eye (8)")
     p.add_argument("--plots", metavar="DIR", help="write one ROC plot per condition, roc_<condition>.png")
     p.add_argument("--json", metavar="FILE", help="write every figure, pooled and per clip, as JSON")
+    # Our blinks come from the temporal stage: the same settings as `drowsy run` apply.
+    from ..settings_io import add_section_arguments
+
+    p.add_argument("--config", metavar="FILE.toml", help="a `drowsy run` settings file; its [temporal] applies")
+    add_section_arguments(p, ("temporal",))
 
 
 def _pairs(args) -> list[tuple[Path, Path]]:
@@ -184,7 +189,7 @@ def main(args: argparse.Namespace) -> int:
     from ..runtime.classify import EyeClassifier
     from .degrade import CONDITIONS, DESCRIPTIONS
     from ..paths import default_eye_model, resolve_landmarker
-    from ..settings import TemporalConfig
+    from ..settings_io import resolve_section
 
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     bad = [c for c in conditions if c not in CONDITIONS]
@@ -197,7 +202,7 @@ def main(args: argparse.Namespace) -> int:
     labels = [read_labels(lab, video.name, args.events) for video, lab in pairs]
     classifier = EyeClassifier(args.model or default_eye_model(), device=args.device)
     landmarker = resolve_landmarker(args.landmarker)
-    temporal = TemporalConfig()
+    temporal = resolve_section(args, "temporal")
     results, all_passes = {}, {}
     for cond in conditions:
         passes = []
