@@ -196,3 +196,27 @@ def test_one_section_for_commands_that_use_only_temporal(tmp_path):
         p.parse_args(["--camera", "1"])  # only the temporal flags exist here
     with pytest.raises(UsageError, match="--microsleep must be > 0"):
         resolve_section(p.parse_args(["--microsleep", "0"]), "temporal")
+
+
+def test_readme_defaults_table_matches_the_settings():
+    # The README's table of defaults is for people; settings.py is the truth. They must agree.
+    import re
+    from pathlib import Path
+
+    from drowsy.settings import FIELDS, default_of
+    from drowsy.settings_io import flag_of
+
+    by_flag = {flag_of(name): name for name in FIELDS}
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = [r for r in readme.splitlines() if re.match(r"^\| [^|]+ \| `--", r)]
+    assert len(rows) >= 8
+    checked = 0
+    for row in rows:
+        cols = [c.strip() for c in row.strip("|").split("|")]
+        flags = re.findall(r"`(--[a-z-]+)`", cols[1])
+        numbers = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", cols[2])]
+        wanted = [default_of(by_flag[f]) for f in flags if f in by_flag]
+        wanted = [w for w in wanted if w is not None]
+        assert numbers[:len(wanted)] == pytest.approx(wanted), row
+        checked += len(wanted)
+    assert checked >= 12
