@@ -1,7 +1,7 @@
 """Settings in and out: flags, TOML and --print-config, all generated from settings.py.
 
 Effective settings = dataclass defaults < a TOML file (--config) < flags actually given.
-The TOML file has the sections [source], [model], [temporal], [output] with the field names of
+The TOML file has the sections [source], [model], [temporal], [output], [serve], [mqtt] with the field names of
 the dataclasses in settings.py; `drowsy run --print-config` prints the effective settings in that layout
 (to_toml), and that output loads back to the same settings. Paths are used as written (relative
 to the current directory, like the flags). Unset optional values (no video, the model's own
@@ -158,8 +158,18 @@ def resolve_section(args: argparse.Namespace, section: str):
 
 def _validate(cfg: RunConfig, label) -> None:
     for name, why in check_all(cfg):
-        value = getattr(getattr(cfg, SECTION_OF[name]), name)
+        value = _shown(name, getattr(getattr(cfg, SECTION_OF[name]), name))
         raise UsageError(f"{label(name)} {why}, got {value!r}")
+
+
+def _shown(name: str, value):
+    """A value as it may be printed: a secret never, a URL's password masked."""
+    from .paths import mask_url
+
+    secret = FIELDS[name].metadata.get("secret")
+    if secret == "value" and value:
+        return "(not shown)"
+    return mask_url(value) if secret == "url" and isinstance(value, str) else value
 
 
 def _toml_value(v) -> str:
@@ -197,5 +207,10 @@ def to_toml(cfg: RunConfig, mask_secrets: bool = False) -> str:
                 continue
             if f.name == "url" and mask_secrets:
                 v = mask_url(v)
+            if f.metadata.get("secret") == "value":  # a token: never printed, keep it in the file
+                lines.append(f"# {f.name} = (set; not shown)")
+                continue
+            if f.metadata.get("secret"):
+                v = _shown(f.name, v)
             lines.append(f"{f.name} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"

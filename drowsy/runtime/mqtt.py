@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from .errors import DrowsyError
-from .types import Event, FrameResult
+from ..errors import DrowsyError
+from ..types import Event, FrameResult
 
 EXTRA_HINT = "pip install 'drowsy-eyes[mqtt]'"
 QUEUE_SIZE = 1000  # events kept while the broker is away (~hours of normal event rates)
@@ -75,7 +75,7 @@ class MqttSink:
             import paho.mqtt.client as mqtt
         except ImportError:
             raise DrowsyError(f"--mqtt needs the mqtt extra: {EXTRA_HINT}") from None
-        from .paths import mask_url
+        from ..paths import mask_url
 
         self.target = parse_mqtt_url(url)
         self.shown = mask_url(url.strip())

@@ -24,8 +24,8 @@ import time
 from collections import deque
 from typing import Callable
 
-from .errors import DrowsyError
-from .types import Event, FrameResult
+from ..errors import DrowsyError
+from ..types import Event, FrameResult
 
 EXTRA_HINT = "pip install 'drowsy-eyes[serve]'"
 N_EVENTS = 50  # events kept for a page that connects mid-run

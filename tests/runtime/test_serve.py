@@ -17,7 +17,7 @@ pytest.importorskip("starlette", reason="the [serve] extra is not installed")
 pytest.importorskip("uvicorn", reason="the [serve] extra is not installed")
 
 from drowsy.errors import DrowsyError  # noqa: E402
-from drowsy.serve import ServeSink, needs_token, parse_hostport  # noqa: E402
+from drowsy.runtime.serve import ServeSink, needs_token, parse_hostport  # noqa: E402
 from drowsy.types import Drowsiness, Event, Frame, FrameResult  # noqa: E402
 
 TOKEN = "t0ken-for-tests-only"
@@ -174,7 +174,7 @@ def test_with_a_token_every_route_needs_it_and_it_is_never_shown(lines):
 
 def test_beyond_loopback_a_generated_token_is_printed_once(monkeypatch, lines):
     # Tests only use loopback: pretend 127.0.0.1 were a LAN address, to see what the user sees.
-    monkeypatch.setattr("drowsy.serve.needs_token", lambda host: True)
+    monkeypatch.setattr("drowsy.runtime.serve.needs_token", lambda host: True)
     s = ServeSink("127.0.0.1", 0, warn=lines.append, say=lines.append)
     try:
         assert get(s, "/status")[0] == 401
