@@ -1,15 +1,11 @@
 """--mqtt against a real Mosquitto broker that these tests start on 127.0.0.1 (Debian package
 `mosquitto`; .ci/run installs it): events, the retained status, the last will, a broker restart
-mid-run, the bounded queue, TLS with a CA file, and no password in any output."""
+mid-run, the bounded queue, TLS with a CA file. (`drowsy run --mqtt` end to end: test_remote.py.)"""
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
