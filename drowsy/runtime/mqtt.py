@@ -88,7 +88,8 @@ class MqttSink:
         self._last_status = -STATUS_EVERY_S
         self._cond = threading.Condition()
         self._closing = False
-        self._unacked: set[int] = set()
+        self._unacked: set[int] = set()  # message ids handed to paho, not yet acknowledged
+        self._acked_early: set[int] = set()
         self.published = self.dropped = 0
         self.connected = threading.Event()
         self._ever_connected = False
@@ -171,7 +172,11 @@ class MqttSink:
     def _send(self, name: str, payload: str, retain: bool) -> None:
         info = self._client.publish(self._topic(name), payload, qos=1, retain=retain)
         with self._cond:
-            self._unacked.add(info.mid)
+            if info.mid in self._acked_early:  # the broker was faster than publish() returning
+                self._acked_early.discard(info.mid)
+                self.published += 1
+            else:
+                self._unacked.add(info.mid)
 
     # -- paho's callbacks (its network thread) ----------------------------------------------
 
@@ -202,7 +207,9 @@ class MqttSink:
             if mid in self._unacked:
                 self._unacked.discard(mid)
                 self.published += 1
-                self._cond.notify()
+            else:
+                self._acked_early.add(mid)
+            self._cond.notify()
 
     def _problem(self, msg: str) -> None:
         if msg != self._last_problem:  # once per kind of trouble, not once per retry

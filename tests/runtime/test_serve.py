@@ -188,7 +188,7 @@ def test_beyond_loopback_a_generated_token_is_printed_once(monkeypatch, lines):
 
 # -- never blocking the frame loop ---------------------------------------------------------
 
-def test_a_stalled_client_neither_blocks_frames_nor_other_clients(sink):
+def test_a_stalled_client_neither_blocks_frames_nor_other_clients(sink, lines):
     # A client that asks for the video and never reads: its socket buffers fill, frames are skipped.
     slow = socket.create_connection(("127.0.0.1", sink.port))
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -196,10 +196,10 @@ def test_a_stalled_client_neither_blocks_frames_nor_other_clients(sink):
     noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)  # ~200 kB JPEGs
 
     def feed():
-        for i in range(300):
+        for i in range(300):  # ~2 s at up to 10 video frames a second: far more than the buffers hold
             sink.on_frame(FrameResult(Frame(noise, i, i / 25), None, None, None,
                                       Drowsiness(False, None, 0.0, False, None), {}))
-            time.sleep(0.002)
+            time.sleep(0.007)
 
     feeder = threading.Thread(target=feed)
     feeder.start()
@@ -208,6 +208,8 @@ def test_a_stalled_client_neither_blocks_frames_nor_other_clients(sink):
     assert json.loads(get(sink, "/status")[2])["frame"] == 299  # another client is served the latest
     slow.close()  # and it vanishes mid-stream
     assert json.loads(get(sink, "/status")[2])["frame"] == 299
+    sink.close()
+    assert lines == [f"drowsy run: web view on {sink.url}"]  # a client leaving is normal: no warning
 
 
 def test_close_ends_open_streams(lines):
