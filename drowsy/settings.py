@@ -114,6 +114,12 @@ class TemporalConfig:
                                    metavar="DEG", limits=(0.0, 90.0, True, False))
     min_brightness: float = setting(20.0, "darker eye crops (mean gray) = not assessable", metavar="GRAY",
                                     limits=(0.0, 255.0, False, False))
+    # The driver's rest pose (a profile sets it): --max-yaw/--max-pitch count from here, not from
+    # facing the camera, so a camera mounted off-axis does not make a driver at rest unassessable.
+    yaw_centre_deg: float = setting(0.0, "head yaw at rest; the yaw limit counts from it", flag="--yaw-centre",
+                                    metavar="DEG", limits=(-90.0, 90.0, False, False))
+    pitch_centre_deg: float = setting(0.0, "head pitch at rest; the pitch limit counts from it",
+                                      flag="--pitch-centre", metavar="DEG", limits=(-90.0, 90.0, False, False))
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,12 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class ProfileConfig:
+    profile: str | None = setting(None, "driver profile from drowsy calibrate: closed threshold, hysteresis, "
+                                  "rest pose", metavar="FILE", unset="no profile")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     source: SourceConfig = field(default_factory=SourceConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -159,10 +171,11 @@ class RunConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
 
 
 SECTIONS = {"source": SourceConfig, "model": ModelConfig, "temporal": TemporalConfig, "output": OutputConfig,
-            "serve": ServeConfig, "mqtt": MqttConfig}
+            "serve": ServeConfig, "mqtt": MqttConfig, "profile": ProfileConfig}
 # Field names are unique across sections, so each is also the flag's argparse dest.
 FIELDS = {f.name: f for cls in SECTIONS.values() for f in fields(cls)}
 SECTION_OF = {f.name: sec for sec, cls in SECTIONS.items() for f in fields(cls)}

@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from drowsy.calibration_eval import evaluate, table
-from drowsy.classify import EyeClassifier
+from drowsy.evaluation.calibration import evaluate, table
+from drowsy.runtime.classify import EyeClassifier
 from drowsy.errors import DrowsyError
 from drowsy.paths import default_eye_model, resolve_landmarker, sha256_of, shared_dir
 

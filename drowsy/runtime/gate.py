@@ -18,7 +18,9 @@ def assessability(face: Face | None, crops: EyeCrops | None, cfg: TemporalConfig
     """
     if face is None:
         return "no_face"
-    if abs(face.yaw_deg) > cfg.max_yaw_deg or abs(face.pitch_deg) > cfg.max_pitch_deg:
+    # Pose counts from the driver's rest pose (0, 0 = facing the camera, unless a profile says otherwise).
+    if (abs(face.yaw_deg - cfg.yaw_centre_deg) > cfg.max_yaw_deg
+            or abs(face.pitch_deg - cfg.pitch_centre_deg) > cfg.max_pitch_deg):
         return "head_turned"
     if crops is not None and crops.mean_gray < cfg.min_brightness:
         return "too_dark"

@@ -78,6 +78,7 @@ def run(cfg, stop: threading.Event | None = None) -> int:
     from .capture import VideoSource
     from .pipeline import Pipeline
     from .remote import check as check_remote, close_all, open_remote
+    from .profile import for_run
     from .sources import open_source
     from .render import Window, draw
     from .sinks import EventLog, FrameLog
@@ -93,7 +94,11 @@ def run(cfg, stop: threading.Event | None = None) -> int:
 
     try:
         check_remote(cfg)
-        frames_log = FrameLog(cfg.output.out)
+        cfg, profile = for_run(cfg)  # before any output: a bad profile is one line, nothing written
+        label = None if profile is None else profile.name
+        if profile is not None:
+            print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)
+        frames_log = FrameLog(cfg.output.out, extra=None if profile is None else {"profile": label})
         events_log = EventLog(cfg.output.events)
         source = open_source(cfg.source)
         pipeline = Pipeline.from_config(cfg)
@@ -143,7 +148,7 @@ def run(cfg, stop: threading.Event | None = None) -> int:
                 fps = inst if fps is None else 0.9 * fps + 0.1 * inst
             last_wall = now
             if window.active and not window.show(draw(frame.image, result, fps, pipeline.threshold,
-                                                      getattr(cfg.temporal, "perclos_alert", None))):
+                                                      getattr(cfg.temporal, "perclos_alert", None), label)):
                 break
         if t_last is not None:
             for ev in pipeline.finish(t_last):

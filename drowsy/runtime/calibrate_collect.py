@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from .calibrate import PHASES, PROG, Samples
-from .errors import DrowsyError
+from ..errors import DrowsyError
 
 
 class Guide:
@@ -63,7 +63,7 @@ def overlay(image: np.ndarray, text: str, left_s: float, face: bool) -> np.ndarr
 
 def _score(frame, landmarker, cropper, classifier, gate):
     """(face, yaw, pitch, fused, per-eye) of one frame; nan scores when the gate rejects it."""
-    from .thresholds import assessability
+    from .gate import assessability
 
     face = landmarker(frame)
     nan = (np.nan, np.nan)
@@ -84,7 +84,7 @@ def collect(source, classifier, landmarker_path, jitter: int, live: bool, headle
     from .crop import Cropper
     from .landmarks import Landmarker
     from .render import Window
-    from .thresholds import TemporalConfig
+    from ..settings import TemporalConfig
 
     gate, cropper = TemporalConfig(), Cropper(classifier.spec, jitter)
     guide = Guide() if live else None

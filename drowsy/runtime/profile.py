@@ -23,16 +23,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
-from .errors import DrowsyError
+from ..errors import DrowsyError
 
 FORMAT = 1
 BASES = ("open_and_closed", "open_only")
-# The rule's constants, fixed from first principles before any evaluation (README: calibration).
+# The rule's constants, fixed from first principles before any evaluation (README: calibration);
+# the hysteresis rule was picked leave-one-person-out between two (evaluation/calibration.py).
 OPEN_Q = 0.99  # the open eyes' high end: their 99th percentile
 MARGIN = 0.10  # the threshold stays this far above the open eyes' high end
 FLOOR = 0.20  # and never below this: scores drift with light and glasses the calibration did not see
 FULL_EVIDENCE = 3  # closures seen for the personal midpoint to count in full
 MAX_CENTRE_DEG = {"yaw_centre_deg": 20.0, "pitch_centre_deg": 20.0}  # a rest pose beyond = camera misplaced
+HYSTERESIS_RULES = ("fixed", "half")  # see derive
+HYSTERESIS_RULE = "fixed"  # what drowsy calibrate uses
 APPLY_KEYS = ("closed_threshold", "hysteresis", "yaw_centre_deg", "pitch_centre_deg")
 
 
@@ -50,9 +53,14 @@ class Profile:
     measured: Mapping[str, object] = field(default_factory=dict)
     model_threshold: float | None = None
 
+    def describe(self) -> str:
+        """One line: what a run takes from this profile."""
+        return (f"profile {self.name}: closed threshold {self.closed_threshold:g}, hysteresis {self.hysteresis:g}, "
+                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}° ({self.basis})")
+
 
 def derive(open_q: float, closed_median: float | None, closures: int, model_threshold: float,
-           hysteresis: float) -> tuple[float, float, str]:
+           hysteresis: float, rule: str = "fixed") -> tuple[float, float, str]:
     """(threshold, hysteresis, note) for one person.
 
     open_q: OPEN_Q quantile of their open-eye fused scores; closed_median: median fused score of
@@ -63,8 +71,11 @@ def derive(open_q: float, closed_median: float | None, closures: int, model_thre
       lowering is never lowered).
     Either way the threshold is at least max(open_q + MARGIN, FLOOR) and at most
     max(g, open_q + MARGIN): it never exceeds the model's unless this person's open eyes force it.
-    Hysteresis keeps the reopening level (threshold - hysteresis) above open_q + MARGIN / 2, so
-    a closure always ends when the eyes open again.
+    Hysteresis (the reopening level is threshold - hysteresis), by `rule`:
+    - "fixed": the run's hysteresis, cut so the reopening level stays above open_q + MARGIN / 2
+      (a closure always ends when the eyes open again);
+    - "half": reopening half-way between open_q and the threshold, so a lid that dips during one
+      blink does not split it in two when the threshold is low.
     """
     g, lo = model_threshold, max(open_q + MARGIN, FLOOR)
     if lo >= 0.95:
@@ -81,7 +92,11 @@ def derive(open_q: float, closed_median: float | None, closures: int, model_thre
         note = (f"midpoint {mid:.3f} of open (q99 {open_q:.3f}) and closed (median {closed_median:.3f}) "
                 f"scores, weight {w:.2f} from {closures} closure(s) against the model's {g:.3f}")
     thr = min(max(thr, lo), max(g, lo))
-    hyst = max(0.0, min(hysteresis, thr - (open_q + MARGIN / 2)))
+    if rule not in HYSTERESIS_RULES:
+        raise ValueError(f"unknown hysteresis rule {rule!r}")
+    half = rule == "half" and closed_median is not None  # without a closure, nothing to re-fit
+    hyst = (thr - open_q) / 2 if half else min(hysteresis, thr - (open_q + MARGIN / 2))
+    hyst = max(0.0, hyst)
     return round(thr, 4), round(hyst, 4), note
 
 
@@ -198,3 +213,25 @@ def load(path: str | Path, model_sha256: str | None = None) -> Profile:
         raise DrowsyError(f"profile {path} was made with another eye model (sha256 {p.model_sha256[:12]}…, "
                           f"this one is {model_sha256[:12]}…): run drowsy calibrate again with this model")
     return p
+
+
+def for_run(cfg):
+    """(cfg with its [profile] applied, the Profile) — or (cfg, None) without one.
+
+    Checked before any output opens: a bad profile, one made with another eye model, or a setting
+    given both ways (--closed-threshold and a profile) stops the run with one line.
+    """
+    from ..errors import UsageError
+    from ..paths import default_eye_model, sha256_of
+    from ..settings import default_of
+    from ..settings_io import flag_of
+
+    path = cfg.profile.profile
+    if not path:
+        return cfg, None
+    for k in APPLY_KEYS:
+        if getattr(cfg.temporal, k) != default_of(k):
+            raise UsageError(f"{flag_of(k)} and the profile {path} both set {k}: give one of them")
+    model = Path(cfg.model.model) if cfg.model.model else default_eye_model()
+    p = load(path, sha256_of(model) if model.is_file() else None)  # a missing model fails when loaded
+    return replace(cfg, temporal=apply(cfg.temporal, p)), p

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from . import profile as prof
-from .errors import DrowsyError, UsageError
+from ..errors import DrowsyError, UsageError
+from ..settings import DEVICES
 
 PROG = "drowsy calibrate"
 RISE, GUARD_S, SETTLE_S = 0.25, 0.2, 0.8
@@ -47,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="the driver's name in the profile (default: the file's name)")
     p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
     p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "tensorrt"), help="eye model device")
+    p.add_argument("--device", default="auto", choices=DEVICES, help="where the eye model runs (auto)")
     p.add_argument("--jitter", type=int, default=8, metavar="J", help="jittered crops per eye (8)")
     p.add_argument("--headless", action="store_true", help="live: prompts in the terminal only, no window")
 
@@ -75,14 +76,13 @@ def durations(t: np.ndarray, max_gap_s: float = 0.5) -> np.ndarray:
 
 def find_closures(t: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """(open mask, closed mask, number of closures) from fused scores s (nan = not judged)."""
-    from .metrics import intervals
-
     ok = np.isfinite(s)
     if not ok.any():
         return ok, ok.copy(), 0
     base = float(np.median(s[ok]))
     closed, near = np.zeros(len(s), bool), np.zeros(len(s), bool)
-    runs = intervals(ok & (s >= base + RISE))
+    high = np.r_[0, (ok & (s >= base + RISE)).astype(np.int8), 0]
+    runs = list(zip(np.flatnonzero(np.diff(high) == 1), np.flatnonzero(np.diff(high) == -1) - 1))
     for a, b in runs:
         seg = s[a:b + 1]
         closed[a:b + 1] = seg >= base + 0.5 * (seg.max() - base)
@@ -128,12 +128,12 @@ def masks(smp: Samples, live: bool) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float, name: str,
-            sha256: str, source: str) -> prof.Profile:
+            sha256: str, source: str, rule: str = prof.HYSTERESIS_RULE) -> prof.Profile:
     """The profile of one calibration, or DrowsyError saying what data were missing."""
     open_m, closed_m, closures = masks(smp, live)
     st = _stats(smp, open_m, closed_m)
     if st["open_frames"] < MIN_OPEN_FRAMES or st["open_s"] < MIN_OPEN_S:
-        raise DrowsyError(f"too little data: {st['open_s']:.1f} s ({st['open_frames']} frames) of open eyes "
+        raise DrowsyError(f"too little data: {st['open_s']:.2f} s ({st['open_frames']} frames) of open eyes "
                           f"facing the camera, need {MIN_OPEN_S:g} s; {st['frames'] - st['face_frames']} of "
                           f"{st['frames']} frames had no face")
     open_q = float(np.quantile(smp.fused[open_m], prof.OPEN_Q))
@@ -145,7 +145,7 @@ def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float,
         if closed_med < open_q + prof.MARGIN:
             raise DrowsyError(f"the eyes did not look closed during 'close your eyes' (median score "
                               f"{closed_med:.2f}, open eyes up to {open_q:.2f}): calibrate again")
-    thr, hyst, note = prof.derive(open_q, closed_med, closures, model_threshold, hysteresis)
+    thr, hyst, note = prof.derive(open_q, closed_med, closures, model_threshold, hysteresis, rule)
     yaw_c, pitch_c = (round(float(np.median(x[open_m])), 3) for x in (smp.yaw, smp.pitch))
     for key, v in (("yaw_centre_deg", yaw_c), ("pitch_centre_deg", pitch_c)):
         if abs(v) > prof.MAX_CENTRE_DEG[key]:
@@ -177,13 +177,11 @@ def check_out(out: str, inputs, force: bool) -> Path:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .capture import open_source
-    from .classify import EyeClassifier
-    from .config import SourceConfig
-    from .crop import MAX_JITTER
-    from .paths import default_eye_model, mask_url, resolve_landmarker, sha256_of
-    from .thresholds import TemporalConfig
+    from ..paths import default_eye_model, mask_url, resolve_landmarker, sha256_of
+    from ..settings import MAX_JITTER, SourceConfig, TemporalConfig
     from .calibrate_collect import collect
+    from .classify import EyeClassifier
+    from .sources import open_source
 
     if not 0 <= args.jitter <= MAX_JITTER:
         raise UsageError(f"--jitter must be between 0 and {MAX_JITTER}, got {args.jitter}")
@@ -202,7 +200,5 @@ def main(args: argparse.Namespace) -> int:
     p = measure(smp, live, classifier.threshold, TemporalConfig.hysteresis, args.name or out.stem,
                 sha256_of(model), label)
     prof.write(p, out)
-    print(f"{PROG}: wrote {out}: closed threshold {p.closed_threshold:g} (model's {classifier.threshold:g}), "
-          f"hysteresis {p.hysteresis:g}, rest pose yaw {p.yaw_centre_deg:+.1f}° pitch {p.pitch_centre_deg:+.1f}°; "
-          f"{p.note}", file=sys.stderr)
+    print(f"{PROG}: wrote {out}: {p.describe()}; {p.note}", file=sys.stderr)
     return 0
