@@ -159,6 +159,7 @@ def person(clips: dict, classifier, landmarker: Path, jitter: int, sha256: str, 
 
 
 def _sum(counts) -> list[int]:
+    counts = list(counts)
     return [sum(c[i] for c in counts) for i in range(3)]
 
 

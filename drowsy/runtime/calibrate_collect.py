@@ -19,8 +19,8 @@ class Guide:
     """The live schedule: which phase a time (seconds since the first frame) falls in; it prints
     each prompt once in the terminal and rings the terminal bell when the eyes should open."""
 
-    def __init__(self, out=sys.stderr):
-        self.out = out
+    def __init__(self, out=None):
+        self.out = out or sys.stderr
         self.current: str | None = None
         ends, t = [], 0.0
         for name, length, text in PHASES:
