@@ -163,6 +163,16 @@ def _sum(counts) -> list[int]:
     return [sum(c[i] for c in counts) for i in range(3)]
 
 
+def lopo_rules(tot: dict, candidates: tuple[str, ...]) -> dict[str, str]:
+    """{person: rule}: for each person, the rule with the best pooled blink F1 over everyone else
+    (tot: {person: {rule: [tp, fp, fn]}}); a tie goes to the earlier candidate."""
+    out = {}
+    for p in tot:
+        f1s = {k: _prf(_sum(tot[q][k] for q in tot if q != p))["f1"] or 0.0 for k in candidates}
+        out[p] = max(candidates, key=lambda k: (f1s[k], -candidates.index(k)))
+    return out
+
+
 def evaluate(folder: Path, classifier, landmarker: Path, jitter: int, sha256: str, log=print) -> dict:
     """Per person and pooled: blink P/R/F1 without a profile, with each rule, and with the rule
     chosen leave-one-person-out (the best pooled F1 on the other people; ties: the first rule)."""
@@ -172,17 +182,14 @@ def evaluate(folder: Path, classifier, landmarker: Path, jitter: int, sha256: st
     tot = {p: {k: _sum(clip[k] for clip in r["clips"].values()) for k in ("without", *HYSTERESIS_RULES)}
            for p, r in rows.items()}
     result = {"model_threshold": classifier.threshold, "people": {}, "pooled": {}}
-    chosen_counts = []
+    rules = lopo_rules(tot, HYSTERESIS_RULES)
     for p, r in rows.items():
-        others = [q for q in rows if q != p]
-        f1s = {rule: _prf(_sum(tot[q][rule] for q in others))["f1"] or 0.0 for rule in HYSTERESIS_RULES}
-        rule = max(HYSTERESIS_RULES, key=lambda k: (f1s[k], -HYSTERESIS_RULES.index(k)))
-        chosen_counts.append(tot[p][rule])
         y, s = np.concatenate(r["y"]), np.concatenate(r["s"])
-        result["people"][p] = {"profiles": r["profiles"], "refused": r["refused"], "rule": rule,
+        result["people"][p] = {"profiles": r["profiles"], "refused": r["refused"], "rule": rules[p],
                                "clips": r["clips"], "auc": roc_figures(y, s)["auc"],
-                               "without": _prf(tot[p]["without"]), "with": _prf(tot[p][rule]),
+                               "without": _prf(tot[p]["without"]), "with": _prf(tot[p][rules[p]]),
                                **{f"with_{k}": _prf(tot[p][k]) for k in HYSTERESIS_RULES}}
+    chosen_counts = [tot[p][rules[p]] for p in rows]
     result["pooled"] = {"without": _prf(_sum(t["without"] for t in tot.values())), "with": _prf(_sum(chosen_counts)),
                         **{f"with_{k}": _prf(_sum(t[k] for t in tot.values())) for k in HYSTERESIS_RULES}}
     y = np.concatenate([np.concatenate(r["y"]) for r in rows.values()])
@@ -201,6 +208,16 @@ def _prf(c) -> dict:
     return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f1(p, r)}
 
 
+def by_condition(result: dict) -> dict:
+    """Pooled blink figures per test condition, without a profile and with (the LOPO-chosen rule)."""
+    out = {}
+    for cond in TEST_ON:
+        rows = [(r["clips"][cond], r["rule"]) for r in result["people"].values() if cond in r["clips"]]
+        out[cond] = {"without": _prf(_sum(c["without"] for c, _ in rows)),
+                     "with": _prf(_sum(c[rule] for c, rule in rows))}
+    return out
+
+
 def table(result: dict) -> str:
     """The markdown table of README's calibration section."""
     def f(v, d=3):
@@ -213,7 +230,7 @@ def table(result: dict) -> str:
              "with profile: P / R / F1 | frame AUC |", "|---|---|---|---|---|---|"]
     for name, r in result["people"].items():
         pr = r["profiles"].get(r["rule"])
-        desc = ("refused (" + r["refused"] + ")" if pr is None else
+        desc = ("refused: " + r["refused"].split(";")[0] if pr is None else
                 f"{pr['closed_threshold']:.3f}, {pr['hysteresis']:.3f} ({r['rule']})")
         n = r["without"]["tp"] + r["without"]["fn"]
         lines.append(f"| {name} | {desc} | {n} | {prf(r['without'])} | {prf(r['with'])} | {f(r['auc'])} |")
@@ -223,4 +240,7 @@ def table(result: dict) -> str:
                  f"{prf(po['with'])} | {f(po['auc_without'])} (with: {f(po['auc_with'])}) |")
     for rule in [k[5:] for k in po if k.startswith("with_")]:
         lines.append(f"| all, every person on rule '{rule}' | | {n} | | {prf(po['with_' + rule])} | |")
+    for cond, r in by_condition(result).items():
+        n = r["without"]["tp"] + r["without"]["fn"]
+        lines.append(f"| all, {cond} clips only | | {n} | {prf(r['without'])} | {prf(r['with'])} | |")
     return "\n".join(lines)
