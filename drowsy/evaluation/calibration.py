@@ -2,9 +2,10 @@
 
 For each person in a ZJU-style folder (clips `<person>_<COND>.mp4`, labels beside them): calibrate
 on the frontal no-glasses clip (FNN) exactly as `drowsy calibrate --video` does, then run the
-person's other clips (FTN, FBN: glasses; UNN: looking up) through the eval-video pass twice,
-without and with the profile. Nothing is tuned here: the profile rule's constants were fixed
-before this evaluation (profile.py), so every person is an unseen person for it.
+person's other clips (FTN, FBN: glasses; UNN: looking up) through the real pipeline once and replay
+its temporal stage without and with the profile. The threshold rule's constants were fixed before
+this evaluation; the one choice made here, the hysteresis rule, is picked leave-one-person-out
+(lopo_rules), so every person's 'with' figures come from a choice made on the other people only.
 
 Blinks (issue 11's convention, on metrics.match_events): recall counts labelled blinks whose eyes
 fully close (a `closed` frame inside the event); a detection overlapping a labelled blink that never
