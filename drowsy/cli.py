@@ -24,6 +24,7 @@ COMMANDS = (
     ("export-onnx", "drowsy.training.export_onnx", "export a checkpoint to ONNX with its contract in the metadata"),
     ("report", "drowsy.evaluation.report", "plot a timeline of one session from its --out JSONL"),
     ("info", "drowsy.runtime.info", "versions, ONNX Runtime providers, and which models would be used"),
+    ("calibrate", "drowsy.runtime.calibrate", "measure one driver's eyes and rest pose; write a profile for run --profile"),
 )
 
 

@@ -56,14 +56,16 @@ INF = math.inf
 
 
 def setting(default, help: str, flag: str | None = None, metavar: str | None = None,
-            limits: tuple | None = None, choices: tuple | None = None, unset: str | None = None):
+            limits: tuple | None = None, choices: tuple | None = None, unset: str | None = None,
+            secret: str | None = None):
     """A dataclass field with what flags, TOML and validation need.
 
     flag: the command-line flag (default: --field-name with dashes); metavar None = an on/off
-    switch for bools; limits: (low, high, low_open, high_open); unset: what None means.
+    switch for bools; limits: (low, high, low_open, high_open); unset: what None means;
+    secret: "value" (never printed) or "url" (printed with its password masked).
     """
     meta = {"help": help, "flag": flag, "metavar": metavar, "limits": limits, "choices": choices,
-            "unset": unset}
+            "unset": unset, "secret": secret}
     return field(default=default, metadata=meta)
 
 
@@ -124,6 +126,12 @@ class TemporalConfig:
                                       metavar="DEG", limits=(0.0, 90.0, True, False))
     min_brightness: float = setting(20.0, "darker eye crops (mean gray) = not assessable", metavar="GRAY",
                                     limits=(0.0, 255.0, False, False))
+    # The driver's rest pose (a profile sets it): --max-yaw/--max-pitch count from here, not from
+    # facing the camera, so a camera mounted off-axis does not make a driver at rest unassessable.
+    yaw_centre_deg: float = setting(0.0, "head yaw at rest; the yaw limit counts from it", flag="--yaw-centre",
+                                    metavar="DEG", limits=(-90.0, 90.0, False, False))
+    pitch_centre_deg: float = setting(0.0, "head pitch at rest; the pitch limit counts from it",
+                                      flag="--pitch-centre", metavar="DEG", limits=(-90.0, 90.0, False, False))
 
 
 @dataclass(frozen=True)
@@ -136,14 +144,50 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The live web view (runtime/serve.py, the [serve] extra)."""
+
+    address: str | None = setting(None, "live web view on HOST:PORT (a token guards any address beyond "
+                                  "loopback)", flag="--serve", metavar="HOST:PORT", unset="no web view")
+    token: str | None = setting(None, "the token the web view asks for", flag="--serve-token", metavar="TOKEN",
+                                unset="none on loopback, else one generated and printed once", secret="value")
+    video_fps: float = setting(10.0, "most video frames a second the web view sends", flag="--serve-fps",
+                               metavar="FPS", limits=(0.0, 60.0, True, False))
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """Fleet events over MQTT (runtime/mqtt.py, the [mqtt] extra)."""
+
+    broker: str | None = setting(None, "publish events and status to mqtt[s]://[user:pass@]HOST[:PORT]/PREFIX",
+                                 flag="--mqtt", metavar="URL", unset="no MQTT", secret="url")
+    ca_file: str | None = setting(None, "CA certificate(s) that sign an mqtts:// broker's", flag="--mqtt-ca",
+                                  metavar="FILE", unset="the system's CAs")
+    device_id: str | None = setting(None, "this box's name in every MQTT message", metavar="ID",
+                                    unset="the host name")
+    queue_size: int = setting(1000, "events kept while the broker is unreachable (then the oldest go)",
+                              flag="--mqtt-queue", metavar="N", limits=(1, 1_000_000, False, False))
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    profile: str | None = setting(None, "driver profile from drowsy calibrate: closed threshold, hysteresis, "
+                                  "rest pose", metavar="FILE", unset="no profile")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     source: SourceConfig = field(default_factory=SourceConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
 
 
-SECTIONS = {"source": SourceConfig, "model": ModelConfig, "temporal": TemporalConfig, "output": OutputConfig}
+SECTIONS = {"source": SourceConfig, "model": ModelConfig, "temporal": TemporalConfig, "output": OutputConfig,
+            "serve": ServeConfig, "mqtt": MqttConfig, "profile": ProfileConfig}
 # Field names are unique across sections, so each is also the flag's argparse dest.
 FIELDS = {f.name: f for cls in SECTIONS.values() for f in fields(cls)}
 SECTION_OF = {f.name: sec for sec, cls in SECTIONS.items() for f in fields(cls)}
@@ -195,7 +239,23 @@ def check(section) -> list[tuple[str, str]]:
             out.append(("perclos_clear", f"must be <= perclos_alert ({section.perclos_alert:g})"))
         elif section.min_assessable_s > section.window_s:
             out.append(("min_assessable_s", f"must be <= window_s ({section.window_s:g}), or PERCLOS never fills"))
+    if not out and isinstance(section, (ServeConfig, MqttConfig)):
+        out += _address_problems(section)
     return out
+
+
+def _address_problems(section) -> list[tuple[str, str]]:
+    """The web view's HOST:PORT and the broker's URL, parsed as their sinks will parse them."""
+    from .runtime.mqtt import parse_mqtt_url
+    from .runtime.serve import parse_hostport
+
+    name, parse = ("address", parse_hostport) if isinstance(section, ServeConfig) else ("broker", parse_mqtt_url)
+    try:
+        if getattr(section, name) is not None:
+            parse(getattr(section, name))
+    except ValueError as e:
+        return [(name, str(e))]
+    return []
 
 
 def check_all(cfg: RunConfig) -> list[tuple[str, str]]:

@@ -1,7 +1,7 @@
 """Settings in and out: flags, TOML and --print-config, all generated from settings.py.
 
 Effective settings = dataclass defaults < a TOML file (--config) < flags actually given.
-The TOML file has the sections [source], [model], [temporal], [output] with the field names of
+The TOML file has the sections [source], [model], [temporal], [output], [serve], [mqtt] with the field names of
 the dataclasses in settings.py; `drowsy run --print-config` prints the effective settings in that layout
 (to_toml), and that output loads back to the same settings. Paths are used as written (relative
 to the current directory, like the flags). Unset optional values (no video, the model's own
@@ -49,9 +49,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """--config, --print-config and one flag per setting, all defaulting to None (= not given)."""
     p.add_argument("--config", metavar="FILE.toml", help="settings file; flags given override it")
     p.add_argument("--print-config", action="store_true", help="print the effective settings as TOML and exit")
-    groups = {sec: p.add_argument_group(f"{sec} settings ([{sec}] in the config file)") for sec in SECTIONS}
-    src = groups["source"].add_mutually_exclusive_group()
+    add_section_arguments(p, tuple(SECTIONS))
+
+
+def add_section_arguments(p: argparse.ArgumentParser, sections: tuple[str, ...]) -> None:
+    """One flag per setting of these sections (for commands that use only some, like eval-video)."""
+    groups = {sec: p.add_argument_group(f"{sec} settings ([{sec}] in the config file)") for sec in sections}
+    src = groups["source"].add_mutually_exclusive_group() if "source" in groups else None
     for name, f in FIELDS.items():
+        if SECTION_OF[name] not in groups:
+            continue
         target = src if name in ("camera", "video", "url") else groups[SECTION_OF[name]]
         meta = f.metadata
         if meta.get("choices"):
@@ -142,10 +149,27 @@ def resolve(args: argparse.Namespace) -> RunConfig:
     return cfg
 
 
+def resolve_section(args: argparse.Namespace, section: str):
+    """One section's settings: its defaults < [section] of args.config < its flags given."""
+    names = {name: getattr(args, name, None) for name, sec in SECTION_OF.items() if sec == section}
+    ns = argparse.Namespace(config=getattr(args, "config", None), **names)
+    return getattr(resolve(ns), section)
+
+
 def _validate(cfg: RunConfig, label) -> None:
     for name, why in check_all(cfg):
-        value = getattr(getattr(cfg, SECTION_OF[name]), name)
+        value = _shown(name, getattr(getattr(cfg, SECTION_OF[name]), name))
         raise UsageError(f"{label(name)} {why}, got {value!r}")
+
+
+def _shown(name: str, value):
+    """A value as it may be printed: a secret never, a URL's password masked."""
+    from .paths import mask_url
+
+    secret = FIELDS[name].metadata.get("secret")
+    if secret == "value" and value:
+        return "(not shown)"
+    return mask_url(value) if secret == "url" and isinstance(value, str) else value
 
 
 def _toml_value(v) -> str:
@@ -183,5 +207,10 @@ def to_toml(cfg: RunConfig, mask_secrets: bool = False) -> str:
                 continue
             if f.name == "url" and mask_secrets:
                 v = mask_url(v)
+            if f.metadata.get("secret") == "value":  # a token: never printed, keep it in the file
+                lines.append(f"# {f.name} = (set; not shown)")
+                continue
+            if f.metadata.get("secret"):
+                v = _shown(f.name, v)
             lines.append(f"{f.name} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"

@@ -168,3 +168,55 @@ def test_wrong_type_on_the_command_line_is_exit_2(capsys):
     assert e.value.code == 2
     with pytest.raises(SystemExit):
         parse(["--device", "gpu"])
+
+
+def test_help_text_shows_each_default_from_the_dataclass(capsys):
+    with pytest.raises(SystemExit):
+        parse(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"PERCLOS window in seconds ({TemporalConfig.window_s:g})" in out
+    assert f"eyes closed this long raise an alert at once ({TemporalConfig.microsleep_s:g})" in out
+    assert "jittered crops per eye, 0..16 (8)" in out
+
+
+def test_one_section_for_commands_that_use_only_temporal(tmp_path):
+    # eval-video and report read the run's [temporal] settings: file < flags, validated as in run.
+    import argparse
+
+    from drowsy.settings_io import add_section_arguments, resolve_section
+
+    p = _Parser()
+    p.add_argument("--config")
+    add_section_arguments(p, ("temporal",))
+    path = write(tmp_path, "[temporal]\nmicrosleep_s = 1.0\nperclos_alert = 0.3\n")
+    t = resolve_section(p.parse_args(["--config", str(path), "--microsleep", "2"]), "temporal")
+    assert (t.microsleep_s, t.perclos_alert, t.window_s) == (2.0, 0.3, 60.0)
+    assert resolve_section(argparse.Namespace(config=None), "temporal") == TemporalConfig()
+    with pytest.raises(SystemExit):
+        p.parse_args(["--camera", "1"])  # only the temporal flags exist here
+    with pytest.raises(UsageError, match="--microsleep must be > 0"):
+        resolve_section(p.parse_args(["--microsleep", "0"]), "temporal")
+
+
+def test_readme_defaults_table_matches_the_settings():
+    # The README's table of defaults is for people; settings.py is the truth. They must agree.
+    import re
+    from pathlib import Path
+
+    from drowsy.settings import FIELDS, default_of
+    from drowsy.settings_io import flag_of
+
+    by_flag = {flag_of(name): name for name in FIELDS}
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = [r for r in readme.splitlines() if re.match(r"^\| [^|]+ \| `--", r)]
+    assert len(rows) >= 8
+    checked = 0
+    for row in rows:
+        cols = [c.strip() for c in row.strip("|").split("|")]
+        flags = re.findall(r"`(--[a-z-]+)`", cols[1])
+        numbers = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", cols[2])]
+        wanted = [default_of(by_flag[f]) for f in flags if f in by_flag]
+        wanted = [w for w in wanted if w is not None]
+        assert numbers[:len(wanted)] == pytest.approx(wanted), row
+        checked += len(wanted)
+    assert checked >= 12

@@ -164,6 +164,7 @@ def main(args: argparse.Namespace) -> int:
     from .benchstats import classifier_bench, cpu_model, gpu_name, summary_ms, versions
     from ..settings import ModelConfig, RunConfig
     from ..paths import cache_dir
+    from ..runtime.classify import PROVIDERS
     from ..runtime.pipeline import Pipeline
 
     if args.frames < 1 or args.warmup < 0:
@@ -187,8 +188,7 @@ def main(args: argparse.Namespace) -> int:
     import onnxruntime as ort
 
     available = ort.get_available_providers()
-    devices = ["cpu"] + [d for d, p in (("cuda", "CUDAExecutionProvider"), ("tensorrt", "TensorrtExecutionProvider"))
-                         if p in available]
+    devices = ["cpu"] + [d for d in ("cuda", "tensorrt") if PROVIDERS[d][0] in available]
     notes = []
     if m["faces"] < m["frames"]:
         notes.append(f"no face in {m['frames'] - m['faces']} of {m['frames']} frames: crop and classify "

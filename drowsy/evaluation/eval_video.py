@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default: the user cache; 'none' to run the landmarker every time)")
     p.add_argument("--plots", metavar="DIR", help="write one ROC plot per pass set, roc_<pass>.png")
     p.add_argument("--json", metavar="FILE", help="write every figure (pooled, per clip, person, group) as JSON")
+    # Our blinks come from the temporal stage: the same settings as `drowsy run` apply.
+    from ..settings_io import add_section_arguments
+
+    p.add_argument("--config", metavar="FILE.toml", help="a `drowsy run` settings file; its [temporal] applies")
+    add_section_arguments(p, ("temporal",))
 
 
 def _pairs(args) -> list[tuple[Path, Path]]:
@@ -137,7 +142,7 @@ def main(args: argparse.Namespace) -> int:
     from ..runtime.classify import EyeClassifier
     from .degrade import DESCRIPTIONS
     from ..paths import default_eye_model, resolve_landmarker
-    from ..settings import TemporalConfig
+    from ..settings_io import resolve_section
 
     sets = pass_sets(args.conditions, args.rates)
     why = problem("jitter", args.jitter)
@@ -145,7 +150,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--jitter {why}, got {args.jitter}")
     pairs = _pairs(args)
     classifier = EyeClassifier(args.model or default_eye_model(), device=args.device)
-    temporal = TemporalConfig()
+    temporal = resolve_section(args, "temporal")
     passes = collect(pairs, sets, classifier, resolve_landmarker(args.landmarker), args.jitter, temporal,
                      cache_folder(args.cache), args.events)
     infos = {v.name: clip_info(v) for v, _ in pairs}

@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", help="events JSON Lines of the same run (`drowsy run --events`), "
                    "to mark blinks, microsleeps and camera losses")
     p.add_argument("--perclos-alert", type=float, default=None,
-                   help="PERCLOS alert level to draw (default: the run's default, 0.15)")
+                   help="PERCLOS alert level to draw (default: --config's, else 0.15)")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="the run's settings file: its PERCLOS alert level is drawn (unless --perclos-alert)")
     p.add_argument("--title", help="title of the figure (default: the file name)")
 
 
@@ -226,10 +228,10 @@ def main(args: argparse.Namespace) -> int:
     run = Path(args.run)
     out = Path(args.output) if args.output else run.with_suffix(".png")
     alert = args.perclos_alert
-    if alert is None:
-        from ..settings import TemporalConfig
+    if alert is None:  # the run's own level: from its settings file, else the default
+        from ..settings_io import resolve_section
 
-        alert = TemporalConfig().perclos_alert
+        alert = resolve_section(argparse.Namespace(config=args.config), "temporal").perclos_alert
     if not 0.0 <= alert <= 1.0:
         raise UsageError(f"--perclos-alert must be in [0, 1], got {alert:g}")
     if out.suffix.lower() != ".png":

@@ -16,7 +16,7 @@ import numpy as np
 
 from .crop import CropSpec
 from ..errors import DrowsyError, first_line
-from ..settings import DEFAULT_HYSTERESIS, FALLBACK_THRESHOLD
+from ..settings import DEFAULT_HYSTERESIS, DEVICES, FALLBACK_THRESHOLD
 from ..paths import cache_dir as user_cache_dir
 from ..types import EyeCrops, EyeScores, Face
 from .fusion import NEEDS_BLENDSHAPES, RULES, eyeblink
@@ -29,7 +29,8 @@ META_HYSTERESIS = "drowsy.hysteresis"
 CONTRACT = "input uint8 [N,1,S,S] grayscale eye crop (crop.py geometry); output float32 [N] P(closed)"
 
 _CPU, _CUDA, _TRT = "CPUExecutionProvider", "CUDAExecutionProvider", "TensorrtExecutionProvider"
-DEVICES = {"cpu": [_CPU], "cuda": [_CUDA, _CPU], "tensorrt": [_TRT, _CUDA, _CPU]}
+# The providers of each settings.DEVICES choice, best first ("auto" = the best available).
+PROVIDERS = {"cpu": [_CPU], "cuda": [_CUDA, _CPU], "tensorrt": [_TRT, _CUDA, _CPU]}
 
 
 def provider_list(device: str, size: int, cache_dir: Path | None, input_name: str = "crops", *,
@@ -39,11 +40,11 @@ def provider_list(device: str, size: int, cache_dir: Path | None, input_name: st
 
     available = ort.get_available_providers()
     if device == "auto":
-        wanted = [p for p in DEVICES["tensorrt"] if p in available]
-    elif device in DEVICES:
-        wanted = DEVICES[device]
+        wanted = [p for p in PROVIDERS["tensorrt"] if p in available]
+    elif device in PROVIDERS:
+        wanted = PROVIDERS[device]
     else:
-        raise DrowsyError(f"unknown device {device!r}: choose auto, cpu, cuda or tensorrt")
+        raise DrowsyError(f"unknown device {device!r}: choose {', '.join(DEVICES)}")
     out = []
     for p in wanted:
         if p == _TRT:

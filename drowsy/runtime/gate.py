@@ -18,9 +18,11 @@ def assessability(face: Face | None, crops: EyeCrops | None, cfg: TemporalConfig
     """
     if face is None:
         return "no_face"
-    # Pitch is signed (> 0 = nose up, landmarks.head_pose_deg): looking up keeps the eyes in
-    # view, looking down hides them under the lids, so the two directions have their own limits.
-    if abs(face.yaw_deg) > cfg.max_yaw_deg or not -cfg.max_pitch_down_deg <= face.pitch_deg <= cfg.max_pitch_up_deg:
+    # Pose counts from the driver's rest pose (0, 0 = facing the camera, unless a profile says
+    # otherwise). Pitch is signed (> 0 = nose up, landmarks.head_pose_deg): looking up keeps the
+    # eyes in view, looking down hides them under the lids, so each direction has its own limit.
+    pitch = face.pitch_deg - cfg.pitch_centre_deg
+    if abs(face.yaw_deg - cfg.yaw_centre_deg) > cfg.max_yaw_deg or not -cfg.max_pitch_down_deg <= pitch <= cfg.max_pitch_up_deg:
         return "head_turned"
     if crops is not None and crops.mean_gray < cfg.min_brightness:
         return "too_dark"

@@ -41,8 +41,10 @@ def state_label(result: FrameResult) -> str:
 
 
 def draw(image: np.ndarray, result: FrameResult, fps: float | None = None, threshold: float = 0.5,
-         perclos_alert: float | None = None) -> np.ndarray:
-    """The frame with the overlay, as a new BGR uint8 image (the input is not changed)."""
+         perclos_alert: float | None = None, profile: str | None = None) -> np.ndarray:
+    """The frame with the overlay, as a new BGR uint8 image (the input is not changed).
+
+    profile: the name of the driver profile in use, shown bottom left (None: no profile)."""
     import cv2
 
     out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
@@ -79,6 +81,8 @@ def draw(image: np.ndarray, result: FrameResult, fps: float | None = None, thres
         s = f"{fps:.0f} FPS"
         (tw, _), _ = cv2.getTextSize(s, cv2.FONT_HERSHEY_SIMPLEX, scale * 0.8, thick)
         _text(out, s, (w - tw - 8, y0 + line_h), scale * 0.8, WHITE, thick)
+    if profile is not None:
+        _text(out, f"profile: {profile}", (x0, h - 8), scale * 0.7, WHITE, thick)
     if st.alert:
         cv2.rectangle(out, (0, 0), (w - 1, h - 1), RED, max(3, int(6 * scale)))
     return out

@@ -77,19 +77,34 @@ def run(cfg, stop: threading.Event | None = None) -> int:
     from .alarm import Alarm
     from .capture import VideoSource
     from .pipeline import Pipeline
+    from .remote import check as check_remote, close_all, open_remote
+    from .profile import for_run
     from .sources import open_source
     from .render import Window, draw
     from .sinks import EventLog, FrameLog
 
     stop = stop or threading.Event()
     frames_log = events_log = source = pipeline = window = alarm = None
+    remote = []  # --serve, --mqtt: each gets every frame result and event
+
+    def emit(ev) -> None:
+        events_log.add(ev)
+        for sink in remote:
+            sink.on_event(ev)
+
     try:
-        frames_log = FrameLog(cfg.output.out)
+        check_remote(cfg)
+        cfg, profile = for_run(cfg)  # before any output: a bad profile is one line, nothing written
+        label = None if profile is None else profile.name
+        if profile is not None:
+            print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)
+        frames_log = FrameLog(cfg.output.out, extra=None if profile is None else {"profile": label})
         events_log = EventLog(cfg.output.events)
         source = open_source(cfg.source)
         pipeline = Pipeline.from_config(cfg)
         window = Window("drowsy", headless=cfg.output.headless, warn=warn)
         alarm = Alarm(cfg.output.alarm, warn=warn)
+        remote = open_remote(cfg, pipeline.threshold, warn)
         # "decode": reading a file as fast as it goes; "capture": waiting for a live frame or
         # for a --realtime file's next frame time.
         timing_key = "decode" if isinstance(source, VideoSource) and not source.realtime else "capture"
@@ -100,7 +115,7 @@ def run(cfg, stop: threading.Event | None = None) -> int:
             frame = source.read(timeout_s=0.1)
             capture_ms = (time.perf_counter() - c0) * 1e3
             for ev in source.poll_events():
-                events_log.add(ev)
+                emit(ev)
                 if ev.kind in ("camera_lost", "camera_back"):
                     lost = ev.kind == "camera_lost"
                     where = ev.data.get("source", "source")
@@ -110,7 +125,7 @@ def run(cfg, stop: threading.Event | None = None) -> int:
                 # and a long outage is reported as "not visible" without waiting for frames.
                 state = pipeline.gap(time.monotonic(), "camera_lost")
                 for e in state.events:
-                    events_log.add(e)
+                    emit(e)
                 alarm.update(state.alert)
             if frame is None:
                 if source.ended or not window.poll():
@@ -119,8 +134,10 @@ def run(cfg, stop: threading.Event | None = None) -> int:
             result = pipeline(frame)
             result = replace(result, timings_ms={timing_key: capture_ms, **result.timings_ms})
             frames_log.add(result)
+            for sink in remote:
+                sink.on_frame(result)
             for ev in result.state.events:
-                events_log.add(ev)
+                emit(ev)
             alarm.update(result.state.alert)
             n += 1
             t_first = frame.t if t_first is None else t_first
@@ -131,15 +148,16 @@ def run(cfg, stop: threading.Event | None = None) -> int:
                 fps = inst if fps is None else 0.9 * fps + 0.1 * inst
             last_wall = now
             if window.active and not window.show(draw(frame.image, result, fps, pipeline.threshold,
-                                                      getattr(cfg.temporal, "perclos_alert", None))):
+                                                      getattr(cfg.temporal, "perclos_alert", None), label)):
                 break
         if t_last is not None:
             for ev in pipeline.finish(t_last):
-                events_log.add(ev)
+                emit(ev)
         _summary(source, n, 0.0 if t_first is None else t_last - t_first, time.monotonic() - wall0,
                  events_log.counts)
         return 0
     finally:
+        close_all(remote)  # after the summary: MQTT adds its own line (published, dropped)
         for part in (alarm, window, pipeline, source, events_log, frames_log):
             if part is not None:
                 part.close()

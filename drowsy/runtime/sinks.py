@@ -78,13 +78,14 @@ class JsonlSink:
 
 
 class FrameLog(JsonlSink):
-    """`--out`: FrameResult.to_json() per frame."""
+    """`--out`: FrameResult.to_json() per frame, plus `extra` on every line (e.g. the profile in use)."""
 
-    def __init__(self, path: str | Path | None):
+    def __init__(self, path: str | Path | None, extra: dict | None = None):
+        self.extra = dict(extra or {})
         super().__init__(path, "--out")
 
     def add(self, result: FrameResult) -> None:
-        self.write(result.to_json())
+        self.write({**result.to_json(), **self.extra})
 
 
 class EventLog(JsonlSink):

@@ -20,7 +20,7 @@ from torch import nn
 
 from .augment import AugmentConfig, augment_batch, build_pipeline
 from ..evaluation.eyemetrics import summary
-from ..settings import CROP_SIZE
+from ..settings import CROP_SIZE, FALLBACK_THRESHOLD
 from .models import EyeNet
 
 
@@ -101,6 +101,32 @@ def _teacher_probs(teachers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
         return torch.stack([torch.sigmoid(t(x)) for t in teachers]).mean(0)
 
 
+def _batch(cells, per_cell: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One balanced batch: per_cell crops from every (set, class) cell, drawn by group weight."""
+    xs, ys = [], []
+    for s, idx, cdf in cells:
+        pick = idx[np.minimum(np.searchsorted(cdf, rng.random(per_cell) * cdf[-1], side="right"), len(idx) - 1)]
+        xs.append(s.train_images[pick])
+        eps = s.label_smoothing  # the targets, pulled towards 0.5 by this set's smoothing
+        ys.append(s.train_closed[pick].astype(np.float32) * np.float32(1 - eps) + np.float32(0.5 * eps))
+    order = rng.permutation(per_cell * len(cells))  # mixed chunks: augmentation params vary
+    return torch.from_numpy(np.concatenate(xs)[order]).unsqueeze(1), torch.from_numpy(np.concatenate(ys)[order])
+
+
+def _validate(net: nn.Module, sets: list[TrainSet]) -> tuple[dict, dict]:
+    """Validation scores per set, and the history columns: EER and AUC per set, mean EER."""
+    scores = {s.name: predict(net, s.val_images) for s in sets}
+    row, eers = {}, []
+    for s in sets:
+        m = summary(s.val_closed, scores[s.name], FALLBACK_THRESHOLD)
+        row[f"val_eer_{s.name}"] = m["eer"]
+        row[f"val_auc_{s.name}"] = m["auc"]
+        if m["eer"] is not None:
+            eers.append(m["eer"])
+    row["val_eer_mean"] = float(np.mean(eers)) if eers else None
+    return scores, row
+
+
 def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, progress: bool = True,
         log=print, keep_last: bool = False, teachers: list[nn.Module] = ()) -> FitResult:
     """Train; keep the epoch with the best mean validation EER, or the last one (`keep_last`,
@@ -140,15 +166,7 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
 
             steps = tqdm(steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, unit="step")
         for _ in steps:
-            xs, ys = [], []
-            for s, idx, cdf in cells:
-                pick = idx[np.minimum(np.searchsorted(cdf, rng.random(per_cell) * cdf[-1], side="right"), len(idx) - 1)]
-                xs.append(s.train_images[pick])
-                eps = s.label_smoothing  # the targets, pulled towards 0.5 by this set's smoothing
-                ys.append(s.train_closed[pick].astype(np.float32) * np.float32(1 - eps) + np.float32(0.5 * eps))
-            order = rng.permutation(per_cell * len(cells))  # mixed chunks: augmentation params vary
-            x = torch.from_numpy(np.concatenate(xs)[order]).unsqueeze(1)
-            y = torch.from_numpy(np.concatenate(ys)[order])
+            x, y = _batch(cells, per_cell, rng)
             x = augment_batch(x, pipeline)
             if cfg.distill > 0:
                 y = (1 - cfg.distill) * y + cfg.distill * _teacher_probs(teachers, x)
@@ -161,17 +179,9 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
             losses.append(float(loss.detach()))
             if progress:
                 steps.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        scores = {s.name: predict(ema, s.val_images) for s in sets}
-        row = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": float(sched.get_last_lr()[0])}
-        eers = []
-        for s in sets:
-            m = summary(s.val_closed, scores[s.name], 0.5)
-            row[f"val_eer_{s.name}"] = m["eer"]
-            row[f"val_auc_{s.name}"] = m["auc"]
-            if m["eer"] is not None:
-                eers.append(m["eer"])
-        row["val_eer_mean"] = float(np.mean(eers)) if eers else None
-        row["seconds"] = time.perf_counter() - t0
+        scores, row = _validate(ema, sets)
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": float(sched.get_last_lr()[0]), **row,
+               "seconds": time.perf_counter() - t0}
         history.append(row)
         score = row["val_eer_mean"] if row["val_eer_mean"] is not None else row["loss"]
         improved = score < best[0] or keep_last

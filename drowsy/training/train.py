@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DrowsyError, UsageError
+from ..settings import CROP_SIZE, FALLBACK_THRESHOLD
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -108,6 +109,72 @@ def _sampling_group(data, balance: list[str]) -> np.ndarray:
     return group.astype(str)
 
 
+def _arch_and_init(args) -> tuple[str, dict | None, dict | None]:
+    """The architecture to train and the --init weights (state, config), checked against --arch."""
+    from .models import ARCHS, DEFAULT_ARCH, load_checkpoint
+
+    init_state, init_cfg = None, None
+    if args.init:
+        net0, init_cfg = load_checkpoint(args.init)
+        init_state = net0.state_dict()
+        if args.arch and args.arch != init_cfg["arch"]:
+            raise UsageError(f"--arch {args.arch} differs from the --init checkpoint's {init_cfg['arch']}")
+    arch = init_cfg["arch"] if init_cfg else (args.arch or DEFAULT_ARCH)
+    if arch not in ARCHS:
+        raise UsageError(f"unknown --arch {arch}; choose one of {', '.join(ARCHS)}")
+    return arch, init_state, init_cfg
+
+
+def _load_and_split(args, formats: list, fractions: list):
+    """The data folders, split by face/subject and leak-checked: (datas, [(data, split)], leak report)."""
+    from .data import load_datasets
+    from .leakcheck import split_and_check
+    from .splits import subsample_train
+
+    datas = load_datasets(args.data, formats, limit=args.limit)
+    for d in datas:
+        print(f"{d.name}: {len(d)} crops ({int(d.closed.sum())} closed) in {len(np.unique(d.group))} groups "
+              f"from {d.root}")
+    unknown = [c for c in args.balance if not any(c in d.conditions for d in datas)]
+    if unknown:
+        raise UsageError(f"--balance {' '.join(unknown)}: no data set has that condition")
+    sets, leak = split_and_check(datas, seed=args.split_seed, log=print)
+    sets = [(d, subsample_train(s, d, f, args.seed)) for (d, s), f in zip(sets, fractions)]
+    for (d, s), f in zip(sets, fractions):
+        if f < 1.0 and len(np.unique(d.closed[s.train])) < 2:  # the sampler needs both classes
+            raise DrowsyError(f"--train-fraction {f:g} leaves {d.name} with training crops of one class only")
+    for d, s in sets:
+        desc = s.describe(d)
+        print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"
+                                             for p in ("train", "val", "test")))
+    return datas, sets, leak
+
+
+def _refit(args, result, cfg, train_sets, sets, groups, init_state, progress, teachers):
+    """Same recipe on train + val for the selected number of epochs: more people seen. Its
+    threshold and validation numbers stay those of the selection run; test stays unseen."""
+    from .loop import fit
+
+    print(f"refit on train + val for {result.best_epoch} epochs")
+    both = [replace(t, train_images=np.concatenate([t.train_images, t.val_images]),
+                    train_closed=np.concatenate([t.train_closed, t.val_closed]),
+                    train_group=np.concatenate([t.train_group, g[s.val]]))
+            for t, (d, s), g in zip(train_sets, sets, groups)]
+    return fit(both, replace(cfg, epochs=result.best_epoch), init_state, progress=progress, keep_last=True,
+               teachers=teachers)
+
+
+def _report(out: Path, metrics: dict, threshold: float, best_epoch: int) -> None:
+    print(f"best epoch {best_epoch}, threshold {threshold:.4f}")
+    for part in ("val", "test"):
+        for name, m in metrics[part].items():
+            if m and m["eer"] is not None:
+                print(f"  {part:4s} {name:8s} n {m['n']:6d}  EER {100 * m['eer']:.2f}%  AUC {m['auc']:.4f}  "
+                      f"accuracy {100 * m['accuracy']:.2f}%  F1 {m['f1']:.4f}")
+    print(f"wrote {out / 'eye_state.pt'}, {out / 'history.json'}, {out / 'training.png'}")
+    print(f"next: drowsy export-onnx --checkpoint {out / 'eye_state.pt'} --out {out / 'eye_state.onnx'}")
+
+
 def main(args: argparse.Namespace) -> int:
     _check_args(args)
     formats = _per_folder(args, "format")
@@ -118,42 +185,17 @@ def main(args: argparse.Namespace) -> int:
     except ImportError:
         raise DrowsyError("training needs torch: pip install 'drowsy-eyes[train]'") from None
     from .augment import AugmentConfig
-    from .data import load_datasets
     from ..evaluation.eyemetrics import balanced_threshold, summary
-    from .leakcheck import split_and_check
-    from .splits import subsample_train
-    from .models import ARCHS, DEFAULT_ARCH, EyeNet, load_checkpoint, save_checkpoint
+    from .models import EyeNet, load_checkpoint, save_checkpoint
     from .loop import FitConfig, TrainSet, fit, predict
+    from .plot import plot_training
 
     torch.set_num_threads(args.threads)
-    init_state, init_cfg = None, None
-    if args.init:
-        net0, init_cfg = load_checkpoint(args.init)
-        init_state = net0.state_dict()
-        if args.arch and args.arch != init_cfg["arch"]:
-            raise UsageError(f"--arch {args.arch} differs from the --init checkpoint's {init_cfg['arch']}")
-    arch = init_cfg["arch"] if init_cfg else (args.arch or DEFAULT_ARCH)
-    if arch not in ARCHS:
-        raise UsageError(f"unknown --arch {arch}; choose one of {', '.join(ARCHS)}")
-    datas = load_datasets(args.data, formats, limit=args.limit)
-    for d in datas:
-        print(f"{d.name}: {len(d)} crops ({int(d.closed.sum())} closed) in {len(np.unique(d.group))} groups "
-              f"from {d.root}")
-    unknown = [c for c in args.balance if not any(c in d.conditions for d in datas)]
-    if unknown:
-        raise UsageError(f"--balance {' '.join(unknown)}: no data set has that condition")
+    arch, init_state, _ = _arch_and_init(args)
     teachers = [load_checkpoint(t)[0] for t in args.teacher]
-    if any(t.size != 24 for t in teachers):
-        raise UsageError("every --teacher must take 24 × 24 crops")
-    sets, leak = split_and_check(datas, seed=args.split_seed, log=print)
-    sets = [(d, subsample_train(s, d, f, args.seed)) for (d, s), f in zip(sets, fractions)]
-    for (d, s), f in zip(sets, fractions):
-        if f < 1.0 and len(np.unique(d.closed[s.train])) < 2:  # the sampler needs both classes
-            raise DrowsyError(f"--train-fraction {f:g} leaves {d.name} with training crops of one class only")
-    for d, s in sets:
-        desc = s.describe(d)
-        print(f"{d.name} split: " + ", ".join(f"{p} {desc[p]['n']} crops / {desc[p]['groups']} groups"
-                                             for p in ("train", "val", "test")))
+    if any(t.size != CROP_SIZE for t in teachers):
+        raise UsageError(f"every --teacher must take {CROP_SIZE} × {CROP_SIZE} crops")
+    datas, sets, leak = _load_and_split(args, formats, fractions)
     groups = [_sampling_group(d, args.balance) for d, _ in sets]
     train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], g[s.train], d.images[s.val], d.closed[s.val],
                            eps) for (d, s), g, eps in zip(sets, groups, smoothing)]
@@ -167,21 +209,11 @@ def main(args: argparse.Namespace) -> int:
     # The threshold where the validation sets' mean false-closed and missed-closed rates meet.
     usable = [(t.val_closed, result.val_scores[t.name]) for t in train_sets
               if 0 < t.val_closed.sum() < len(t.val_closed)]
-    threshold = balanced_threshold(usable)[1] if usable else 0.5
+    threshold = balanced_threshold(usable)[1] if usable else FALLBACK_THRESHOLD
     metrics: dict = {"val": {t.name: summary(t.val_closed, result.val_scores[t.name], threshold) for t in train_sets},
                      "test": {}}
-    state = result.state_dict
-    if args.refit:
-        # Same recipe on train + val for the selected number of epochs: more people seen. Its
-        # threshold and validation numbers stay those of the selection run; test stays unseen.
-        print(f"refit on train + val for {result.best_epoch} epochs")
-        both = [replace(t, train_images=np.concatenate([t.train_images, t.val_images]),
-                        train_closed=np.concatenate([t.train_closed, t.val_closed]),
-                        train_group=np.concatenate([t.train_group, g[s.val]]))
-                for t, (d, s), g in zip(train_sets, sets, groups)]
-        refit = fit(both, replace(cfg, epochs=result.best_epoch), init_state, progress=progress, keep_last=True,
-                    teachers=teachers)
-        state = refit.state_dict
+    refit = _refit(args, result, cfg, train_sets, sets, groups, init_state, progress, teachers) if args.refit else None
+    state = refit.state_dict if refit else result.state_dict
     net = EyeNet(arch)
     net.load_state_dict(state)
     test_scores = {}
@@ -189,7 +221,7 @@ def main(args: argparse.Namespace) -> int:
         test_scores[d.name] = predict(net, d.images[s.test])
         metrics["test"][d.name] = summary(d.closed[s.test], test_scores[d.name], threshold) if len(s.test) else None
     config = {
-        "arch": arch, "size": 24, "threshold": float(threshold), "best_epoch": result.best_epoch,
+        "arch": arch, "size": CROP_SIZE, "threshold": float(threshold), "best_epoch": result.best_epoch,
         "refit": "train+val" if args.refit else None,
         "fit": cfg.to_dict(), "init": str(args.init) if args.init else None,
         "data": [{**d.summary(), "format": d.fmt, "root": str(a)} for d, a in zip(datas, args.data)],
@@ -202,18 +234,9 @@ def main(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "eye_state.pt", state, config)
     (out / "history.json").write_text(json.dumps({"history": result.history, "config": config,
-                                                  "refit_history": refit.history if args.refit else None}, indent=1))
-    from .plot import plot_training
-
+                                                  "refit_history": refit.history if refit else None}, indent=1))
     val_parts = {t.name: (t.val_closed, result.val_scores[t.name]) for t in train_sets}
     test_parts = {d.name: (d.closed[s.test], test_scores[d.name]) for d, s in sets}
     plot_training(result.history, val_parts, test_parts, result.best_epoch, out / "training.png")
-    print(f"best epoch {result.best_epoch}, threshold {threshold:.4f}")
-    for part in ("val", "test"):
-        for name, m in metrics[part].items():
-            if m and m["eer"] is not None:
-                print(f"  {part:4s} {name:8s} n {m['n']:6d}  EER {100 * m['eer']:.2f}%  AUC {m['auc']:.4f}  "
-                      f"accuracy {100 * m['accuracy']:.2f}%  F1 {m['f1']:.4f}")
-    print(f"wrote {out / 'eye_state.pt'}, {out / 'history.json'}, {out / 'training.png'}")
-    print(f"next: drowsy export-onnx --checkpoint {out / 'eye_state.pt'} --out {out / 'eye_state.onnx'}")
+    _report(out, metrics, threshold, result.best_epoch)
     return 0

@@ -146,3 +146,16 @@ def test_cli_errors(shared, tmp_path, capsys):
     assert cli(["eval-video", "--video", str(tmp_path / "none.mp4")]) == 1
     err = capsys.readouterr().err
     assert "foggy" in err and "--rates" in err and "video not found" in err and "Traceback" not in err
+
+
+def test_eval_video_takes_the_run_s_temporal_settings(tmp_path):
+    # Our blinks come from the temporal stage, so --config / --microsleep etc. apply as in run.
+    from drowsy.cli import build_parser
+    from drowsy.settings_io import resolve_section
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("[temporal]\nhysteresis = 0.2\n")
+    args = build_parser().parse_args(["eval-video", "--dir", str(tmp_path), "--config", str(cfg),
+                                      "--closed-threshold", "0.4"])
+    t = resolve_section(args, "temporal")
+    assert (t.hysteresis, t.closed_threshold) == (0.2, 0.4)

@@ -128,3 +128,16 @@ def test_missing_input_and_unwritable_output(run_file, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["report", str(run_file), "-o", str(tmp_path / "r.pdf")]) == 2
     assert main(["report", str(run_file), "--perclos-alert", "1.5"]) == 2
+
+
+def test_report_draws_the_run_s_own_alert_level(run_file, tmp_path, monkeypatch):
+    import drowsy.evaluation.report as report
+
+    drawn = []
+    monkeypatch.setattr(report, "plot", lambda session, out, events, alert, title: drawn.append(alert))
+    cfg = tmp_path / "run.toml"
+    cfg.write_text("[temporal]\nperclos_alert = 0.3\nperclos_clear = 0.2\n")
+    assert main(["report", str(run_file), "--config", str(cfg)]) == 0
+    assert main(["report", str(run_file), "--config", str(cfg), "--perclos-alert", "0.2"]) == 0
+    assert main(["report", str(run_file)]) == 0
+    assert drawn == [0.3, 0.2, 0.15]

@@ -93,3 +93,11 @@ def test_headless_asked_for_is_silent(monkeypatch):
 def test_remote_or_malformed_display_is_checked(monkeypatch, display):
     monkeypatch.setenv("DISPLAY", display)
     assert display_problem() is not None
+
+
+def test_a_profile_in_use_is_named_bottom_left():
+    r = result()
+    plain = draw(r.frame.image, r, threshold=0.5)
+    named = draw(r.frame.image, r, threshold=0.5, profile="ann")
+    changed = np.argwhere((plain != named).any(axis=2))
+    assert len(changed) and changed[:, 0].min() > 288 * 0.8 and changed[:, 1].max() < 360 * 0.5

@@ -1,0 +1,204 @@
+"""`drowsy calibrate`: measure one driver's eyes and rest pose, write a profile for `drowsy run --profile`.
+
+Live (--camera, --url) it guides the driver on the window and in the terminal: eyes on the road
+for OPEN_S seconds, eyes closed for CLOSED_S (until a beep), then a few blinks. From a video it
+uses what the clip holds: the open-eye baseline and any blinks found in it.
+
+Which frames are open or closed (find_closures): the open baseline is the median fused score; a
+closure is a run of frames at least RISE above it; its closed frames are those above half-way to
+its peak; frames within GUARD_S of a closure are neither (lids moving). Live, the 'close your eyes'
+phase (after SETTLE_S of reaction time) is taken as closed whatever it scores, and checked.
+The rule that turns these into a threshold is profile.derive. Nothing is written unless the data
+suffice: MIN_OPEN_S of open eyes facing the camera; live, also MIN_CLOSED_S of closed eyes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import profile as prof
+from ..errors import DrowsyError, UsageError
+from ..settings import DEVICES
+
+PROG = "drowsy calibrate"
+RISE, GUARD_S, SETTLE_S = 0.25, 0.2, 0.8
+MIN_OPEN_S, MIN_OPEN_FRAMES, MIN_CLOSED_S = 2.0, 15, 1.0
+OPEN_S, CLOSED_S, BLINK_S, READY_S = 15.0, 3.0, 6.0, 2.0
+PHASES = (("ready", READY_S, "Get ready: look at the road"),
+          ("open", OPEN_S, "Look at the road, eyes open"),
+          ("closed", CLOSED_S, "Close your eyes now; open them at the beep"),
+          ("blink", BLINK_S, "Eyes open: blink a few times"))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = ("Live: follow the prompts (about 26 s). A video: its open eyes and any blinks are used. "
+                "Writes nothing unless the data suffice; an existing file is replaced only with --force.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=int, metavar="N", help="camera index")
+    src.add_argument("--video", metavar="PATH", help="a video of the driver")
+    src.add_argument("--url", metavar="URL", help="a stream, e.g. rtsp://...")
+    p.add_argument("--out", required=True, metavar="FILE.toml", help="the profile to write")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists (never an input)")
+    p.add_argument("--name", help="the driver's name in the profile (default: the file's name)")
+    p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
+    p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
+    p.add_argument("--device", default="auto", choices=DEVICES, help="where the eye model runs (auto)")
+    p.add_argument("--jitter", type=int, default=8, metavar="J", help="jittered crops per eye (8)")
+    p.add_argument("--headless", action="store_true", help="live: prompts in the terminal only, no window")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Per frame of a calibration, in time order."""
+
+    t: np.ndarray  # (N,) seconds
+    face: np.ndarray  # (N,) bool
+    fused: np.ndarray  # (N,) the pipeline's closed score; nan where the frame cannot be judged
+    p: np.ndarray  # (N, 2) per eye [right, left]; nan likewise
+    yaw: np.ndarray  # (N,) degrees, nan without a face
+    pitch: np.ndarray
+    phase: np.ndarray  # (N,) str: a PHASES name live, "video" for a file
+
+
+def durations(t: np.ndarray, max_gap_s: float = 0.5) -> np.ndarray:
+    """The seconds each frame stands for (as the temporal stage counts them)."""
+    if len(t) < 2:
+        return np.full(len(t), 0.0)
+    d = np.minimum(np.diff(t), max_gap_s)
+    return np.r_[d, np.median(d)]
+
+
+def find_closures(t: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(open mask, closed mask, number of closures) from fused scores s (nan = not judged)."""
+    ok = np.isfinite(s)
+    if not ok.any():
+        return ok, ok.copy(), 0
+    base = float(np.median(s[ok]))
+    closed, near = np.zeros(len(s), bool), np.zeros(len(s), bool)
+    high = np.r_[0, (ok & (s >= base + RISE)).astype(np.int8), 0]
+    runs = list(zip(np.flatnonzero(np.diff(high) == 1), np.flatnonzero(np.diff(high) == -1) - 1))
+    for a, b in runs:
+        seg = s[a:b + 1]
+        closed[a:b + 1] = seg >= base + 0.5 * (seg.max() - base)
+        near |= (t >= t[a] - GUARD_S) & (t <= t[b] + GUARD_S)
+    return ok & ~near, closed, len(runs)
+
+
+def _q(x: np.ndarray, q: float) -> float:
+    return round(float(np.quantile(x, q)), 4)
+
+
+def _stats(smp: Samples, open_m: np.ndarray, closed_m: np.ndarray) -> dict:
+    """What [measured] records: counts, seconds, per-eye and fused quantiles, pose spreads."""
+    dt = durations(smp.t)
+    m = {"frames": int(len(smp.t)), "face_frames": int(smp.face.sum()),
+         "seconds": round(float(smp.t[-1] - smp.t[0]) if len(smp.t) else 0.0, 3),
+         "open_frames": int(open_m.sum()), "open_s": round(float(dt[open_m].sum()), 3),
+         "closed_frames": int(closed_m.sum()), "closed_s": round(float(dt[closed_m].sum()), 3)}
+    for name, x in (("fused", smp.fused), ("right_eye", smp.p[:, 0]), ("left_eye", smp.p[:, 1])):
+        if open_m.any():
+            m[f"{name}_open_median"], m[f"{name}_open_q99"] = _q(x[open_m], 0.5), _q(x[open_m], prof.OPEN_Q)
+        if closed_m.any():
+            m[f"{name}_closed_median"], m[f"{name}_closed_min"] = _q(x[closed_m], 0.5), _q(x[closed_m], 0.0)
+    for name, x in (("yaw", smp.yaw), ("pitch", smp.pitch)):
+        if open_m.any():
+            v = x[open_m]
+            m[f"{name}_spread_deg"] = round(float(1.4826 * np.median(np.abs(v - np.median(v)))), 3)
+    return m
+
+
+def masks(smp: Samples, live: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """(open, closed, closures): from the prompts live, from the scores alone for a video."""
+    open_m, closed_m, n = find_closures(smp.t, smp.fused)
+    if not live:
+        return open_m, closed_m, n
+    ok = np.isfinite(smp.fused)
+    in_closed = smp.phase == "closed"
+    t_close = smp.t[in_closed][0] if in_closed.any() else np.inf
+    closed_live = ok & in_closed & (smp.t >= t_close + SETTLE_S)
+    blink_m = smp.phase == "blink"
+    _, _, blinks = find_closures(smp.t[blink_m], smp.fused[blink_m])
+    return open_m & (smp.phase == "open"), closed_live, int(closed_live.any()) + blinks
+
+
+def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float, name: str,
+            sha256: str, source: str, rule: str = prof.HYSTERESIS_RULE) -> prof.Profile:
+    """The profile of one calibration, or DrowsyError saying what data were missing."""
+    open_m, closed_m, closures = masks(smp, live)
+    st = _stats(smp, open_m, closed_m)
+    if st["open_frames"] < MIN_OPEN_FRAMES or st["open_s"] < MIN_OPEN_S:
+        raise DrowsyError(f"too little data: {st['open_s']:.2f} s ({st['open_frames']} frames) of open eyes "
+                          f"facing the camera, need {MIN_OPEN_S:g} s; {st['frames'] - st['face_frames']} of "
+                          f"{st['frames']} frames had no face")
+    open_q = float(np.quantile(smp.fused[open_m], prof.OPEN_Q))
+    closed_med = float(np.median(smp.fused[closed_m])) if closed_m.any() else None
+    if live:
+        if st["closed_s"] < MIN_CLOSED_S:
+            raise DrowsyError(f"too little data: {st['closed_s']:.1f} s of closed eyes with a face in view "
+                              f"during 'close your eyes', need {MIN_CLOSED_S:g} s")
+        if closed_med < open_q + prof.MARGIN:
+            raise DrowsyError(f"the eyes did not look closed during 'close your eyes' (median score "
+                              f"{closed_med:.2f}, open eyes up to {open_q:.2f}): calibrate again")
+    thr, hyst, note = prof.derive(open_q, closed_med, closures, model_threshold, hysteresis, rule)
+    yaw_c, pitch_c = (round(float(np.median(x[open_m])), 3) for x in (smp.yaw, smp.pitch))
+    for key, v in (("yaw_centre_deg", yaw_c), ("pitch_centre_deg", pitch_c)):
+        if abs(v) > prof.MAX_CENTRE_DEG[key]:
+            raise DrowsyError(f"the head rests {v:+.0f}° {key.split('_')[0]} from facing the camera "
+                              f"(at most ±{prof.MAX_CENTRE_DEG[key]:g}°): point the camera at the driver's face")
+    return prof.Profile(name=name, closed_threshold=thr, hysteresis=hyst, yaw_centre_deg=yaw_c,
+                        pitch_centre_deg=pitch_c, model_sha256=sha256,
+                        basis="open_and_closed" if closed_med is not None else "open_only", note=note,
+                        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        measured={"source": source, "closures": closures, **st},
+                        model_threshold=round(model_threshold, 6))
+
+
+def check_out(out: str, inputs, force: bool) -> Path:
+    """The profile path, checked before anything is opened: never an input, never a silent overwrite."""
+    p = Path(out)
+    if not out.strip():
+        raise UsageError("--out must not be empty")
+    if p.is_dir():
+        raise DrowsyError(f"cannot write profile {p}: it is a folder")
+    if not p.parent.is_dir():
+        raise DrowsyError(f"cannot write profile {p}: folder {p.parent} does not exist")
+    for i in inputs:
+        if i is not None and Path(i).exists() and p.exists() and p.resolve() == Path(i).resolve():
+            raise DrowsyError(f"--out {p} is an input of this calibration; choose another file")
+    if p.exists() and not force:
+        raise DrowsyError(f"{p} exists; pass --force to replace it")
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..paths import default_eye_model, mask_url, resolve_landmarker, sha256_of
+    from ..settings import MAX_JITTER, SourceConfig
+    from .calibrate_collect import collect
+    from .classify import EyeClassifier
+    from .sources import open_source
+
+    if not 0 <= args.jitter <= MAX_JITTER:
+        raise UsageError(f"--jitter must be between 0 and {MAX_JITTER}, got {args.jitter}")
+    if args.camera is not None and args.camera < 0:
+        raise UsageError(f"--camera must be >= 0, got {args.camera}")
+    model = Path(args.model) if args.model else default_eye_model()
+    out = check_out(args.out, (args.video, model, args.landmarker), args.force)
+    classifier = EyeClassifier(model, device=args.device, threads=1)
+    landmarker = resolve_landmarker(args.landmarker)
+    live = args.video is None
+    source_cfg = SourceConfig(camera=args.camera or 0, video=args.video, url=args.url)
+    label = (f"video {Path(args.video).name}" if args.video else
+             f"stream {mask_url(args.url)}" if args.url else f"camera {args.camera}")
+    with open_source(source_cfg) as source:
+        smp = collect(source, classifier, landmarker, args.jitter, live=live, headless=args.headless)
+    p = measure(smp, live, classifier.threshold, classifier.hysteresis, args.name or out.stem,
+                sha256_of(model), label)
+    prof.write(p, out)
+    print(f"{PROG}: wrote {out}: {p.describe()}; {p.note}", file=sys.stderr)
+    return 0

@@ -1,0 +1,155 @@
+"""The routes of the web view (Starlette; imported only when --serve is used).
+
+  GET /            the page (serve_page.py; no external assets, works offline)
+  GET /status      the latest frame result as JSON
+  GET /events      Server-Sent Events: `status` (at most STATUS_HZ a second) and `event` (each
+                   event once, with its sequence number as the SSE id, so a browser that
+                   reconnects resumes after the last one it saw)
+  GET /video.mjpg  the overlay as MJPEG, at most `fps` frames a second
+
+Every generator polls the Hub instead of being woken by the frame loop: the frame loop then
+never touches this event loop, and a client that reads slowly just skips to the latest frame.
+A client that disconnects ends its generator (Starlette cancels it); that is normal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from urllib.parse import parse_qs
+
+STATUS_HZ = 10
+TICK_S = 0.05  # how often streams look for news
+KEEPALIVE_S = 15.0  # an SSE comment so proxies and phones keep an idle stream open
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+
+class TokenGate:
+    """ASGI middleware: with a token, every request needs it (Authorization: Bearer, X-Drowsy-Token,
+    or ?token= for a browser); 401 otherwise. Compared in constant time."""
+
+    def __init__(self, app, token: str | None):
+        self.app, self.token = app, None if token is None else token.encode()
+
+    def _ok(self, scope) -> bool:
+        headers = dict(scope.get("headers") or [])
+        given = [headers.get(b"x-drowsy-token", b"")]
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            given.append(auth[7:].strip())
+        given += [v.encode() for v in parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [])]
+        return any(hmac.compare_digest(g, self.token) for g in given if g)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and self.token is not None and not self._ok(scope):
+            from starlette.responses import PlainTextResponse
+
+            response = PlainTextResponse("401: this view needs its token (?token=... or an Authorization: "
+                                         "Bearer header)\n", status_code=401,
+                                         headers={"WWW-Authenticate": "Bearer", **NO_STORE})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class Jpegs:
+    """One overlay JPEG per new frame, shared by every viewer, encoded off the event loop."""
+
+    def __init__(self, hub, threshold: float, perclos_alert: float | None):
+        self.hub, self.threshold, self.perclos_alert = hub, threshold, perclos_alert
+        self.seq, self.data = 0, b""
+        self._lock = asyncio.Lock()
+
+    def _encode(self, result) -> bytes:
+        import cv2
+
+        from .render import draw
+
+        image = draw(result.frame.image, result, None, self.threshold, self.perclos_alert)
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        return buf.tobytes() if ok else b""
+
+    async def after(self, seq: int) -> tuple[int, bytes]:
+        """The newest JPEG once a frame newer than `seq` exists; (0, b"") when the hub closes."""
+        while not self.hub.closed:
+            latest, result = self.hub.latest()
+            if latest > seq and result is not None:
+                async with self._lock:
+                    if self.seq < latest:
+                        self.data = await asyncio.to_thread(self._encode, result)
+                        self.seq = latest
+                    return self.seq, self.data
+            await asyncio.sleep(TICK_S)
+        return 0, b""
+
+
+def _sse(kind: str, data: dict, seq: int | None = None) -> str:
+    head = f"id: {seq}\n" if seq is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, allow_nan=False)}\n\n"
+
+
+def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: float | None = None,
+              fps: float = 10.0):
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
+    from starlette.routing import Route
+
+    from .serve import status_json
+    from .serve_page import page
+
+    jpegs = Jpegs(hub, threshold, perclos_alert)
+    html = page(perclos_alert)
+
+    async def index(request):
+        return HTMLResponse(html, headers=NO_STORE)
+
+    async def status(request):
+        return JSONResponse(status_json(hub.latest()[1]), headers=NO_STORE)
+
+    async def events(request):
+        last_id = request.headers.get("last-event-id", "")
+        start = int(last_id) if last_id.isdigit() else 0
+
+        async def stream():
+            yield "retry: 2000\n\n"
+            seen, status_seq, quiet = start, -1, 0.0
+            while not hub.closed:
+                new = hub.events_after(seen)
+                out = [_sse("event", r, s) for s, r in new]
+                seen = new[-1][0] if new else seen
+                latest, result = hub.latest()
+                if latest != status_seq:
+                    status_seq = latest
+                    out.append(_sse("status", status_json(result)))
+                if out:
+                    quiet = 0.0
+                    yield "".join(out)
+                elif quiet >= KEEPALIVE_S:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+                await asyncio.sleep(1.0 / STATUS_HZ)
+                quiet += 1.0 / STATUS_HZ
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={**NO_STORE, "X-Accel-Buffering": "no"})
+
+    async def video(request):
+        period = 1.0 / fps
+
+        async def stream():
+            seq = 0
+            while True:
+                seq, data = await jpegs.after(seq)
+                if not data:
+                    return
+                yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                       + str(len(data)).encode() + b"\r\n\r\n" + data + b"\r\n")
+                await asyncio.sleep(period)  # the rate cap; frames in between are skipped
+
+        return StreamingResponse(stream(), media_type="multipart/x-mixed-replace; boundary=frame",
+                                 headers=NO_STORE)
+
+    routes = [Route("/", index), Route("/status", status), Route("/events", events),
+              Route("/video.mjpg", video)]
+    return TokenGate(Starlette(routes=routes), token)
