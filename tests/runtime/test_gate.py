@@ -38,3 +38,9 @@ def test_looking_up_passes_looking_down_or_aside_does_not():
         assert assessability(_face(pitch=pitch), _crops(128), cfg) == "head_turned"
     assert assessability(_face(yaw=45.0), _crops(128), cfg) == "head_turned"
     assert assessability(_face(yaw=-45.0, pitch=10.0), _crops(128), cfg) == "head_turned"
+
+
+def test_signed_pitch_limits_count_from_the_rest_pose():
+    cfg = TemporalConfig(pitch_centre_deg=10.0)  # a camera mounted below the face: rest pose +10
+    assert assessability(_face(pitch=45.0), _crops(128), cfg) is None  # 35 up from rest
+    assert assessability(_face(pitch=-20.0), _crops(128), cfg) == "head_turned"  # 30 down from rest
