@@ -126,7 +126,7 @@ class TemporalConfig:
                                       metavar="DEG", limits=(0.0, 90.0, True, False))
     min_brightness: float = setting(20.0, "darker eye crops (mean gray) = not assessable", metavar="GRAY",
                                     limits=(0.0, 255.0, False, False))
-    # The driver's rest pose (a profile sets it): --max-yaw/--max-pitch count from here, not from
+    # The driver's rest pose (a profile sets it): --max-yaw and the pitch limits count from here, not from
     # facing the camera, so a camera mounted off-axis does not make a driver at rest unassessable.
     yaw_centre_deg: float = setting(0.0, "head yaw at rest; the yaw limit counts from it", flag="--yaw-centre",
                                     metavar="DEG", limits=(-90.0, 90.0, False, False))
