@@ -97,7 +97,10 @@ def cache_folder(arg: str | None) -> Path | None:
 
     if arg == "none":
         return None
-    return Path(arg) if arg else cache_dir() / "eval_video"
+    path = Path(arg) if arg else cache_dir() / "eval_video"
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--cache must be a folder, and {path} is a file")
+    return path
 
 
 def collect(pairs, sets, classifier, landmarker: Path, jitter: int, temporal, cache: Path | None,

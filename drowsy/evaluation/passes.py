@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,9 @@ def landmark_stage(video: Path, condition: str, fps: float | None, landmarker_pa
     if cache is not None:
         path = Path(cache) / f"{video.name}.{cache_key(video, condition, fps, landmarker_path)}.npz"
         if path.is_file():
-            return ReplayLandmarker(path), lambda: None
+            try:
+                return ReplayLandmarker(path), lambda: None
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                pass  # a damaged recording: record the pass again (and replace it)
     rec = RecordingLandmarker(Landmarker(landmarker_path))
     return rec, (lambda: rec.save(path)) if cache is not None else (lambda: None)

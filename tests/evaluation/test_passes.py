@@ -53,3 +53,35 @@ def test_a_recorded_pass_replays_the_same_faces(tmp_path):
     with pytest.raises(KeyError):
         replay(Frame(image=frames[0].image, index=99, t=9.9))
     assert not list(tmp_path.glob("*.tmp*"))  # written atomically
+
+
+def test_a_damaged_recording_is_recorded_again(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import drowsy.evaluation.passes as passes
+
+    monkeypatch.setattr(passes, "cache_key", lambda *a: "k")
+    made = []
+
+    class _Landmarker(_Fake):
+        def __init__(self, path):
+            made.append(path)
+
+    monkeypatch.setattr("drowsy.runtime.landmarks.Landmarker", _Landmarker)
+    (tmp_path / "clip.mp4.k.npz").write_bytes(b"not a zip")
+    stage, save = passes.landmark_stage(Path("clip.mp4"), "clean", None, Path("lm.task"), tmp_path)
+    assert isinstance(stage, RecordingLandmarker) and made == [Path("lm.task")]
+    stage(_frames(10, 0.2)[0])
+    save()
+    again, _ = passes.landmark_stage(Path("clip.mp4"), "clean", None, Path("lm.task"), tmp_path)
+    assert isinstance(again, ReplayLandmarker)
+
+
+def test_cache_must_be_a_folder(tmp_path):
+    from drowsy.errors import UsageError
+    from drowsy.evaluation.eval_video import cache_folder
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(UsageError, match="folder"):
+        cache_folder(str(tmp_path / "f"))
+    assert cache_folder("none") is None and cache_folder(str(tmp_path / "new")) == tmp_path / "new"
