@@ -103,7 +103,8 @@ def report(table: dict, folds: dict, infos: dict, final, final_score: float, pas
         print(f"  at that pick, {name}: {c.tp}/{c.tp + c.fn} found, {c.fp} false, F1 {_f(c.f1)}, alerts {a} "
               "(not held out)")
     return {"rule": RULE, "held_out": held, "held_out_by_fusion": fusions, "frame_auc": aucs,
-            "final": final.to_json(), "final_dev_score": final_score, "folds": {p: {"pick": f["pick"].to_json(), "dev_score": f["dev_score"]} for p, f in folds.items()}}
+            "final": final.to_json(), "final_dev_score": final_score,
+            "folds": {p: {"pick": f["pick"].to_json(), "dev_score": f["dev_score"]} for p, f in folds.items()}}
 
 
 def main(argv=None) -> int:

@@ -198,7 +198,8 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
     eyes = {name: np.array(cols[1 + i], dtype=float) for i, name in enumerate(FEATURES)}
     return ClipPass(video=video.name, condition=condition, frame=frame_idx, t=t,
                     face=np.array(cols[0], dtype=bool),
-                    scores={"ours": np.array(cols[-1], dtype=float), "blendshape": eyes["blink"].mean(axis=1), "ear": -eyes["ear"].mean(axis=1)},
+                    scores={"ours": np.array(cols[-1], dtype=float), "blendshape": eyes["blink"].mean(axis=1),
+                            "ear": -eyes["ear"].mean(axis=1)},
                     blinks_ours=blink_frames(events, t, frame_idx), size=size, eyes=eyes,
                     pose=np.stack([np.array(cols[-4], float), np.array(cols[-3], float)], axis=1),
                     mean_gray=np.array(cols[-2], dtype=float), fps=fps,

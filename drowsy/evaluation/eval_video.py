@@ -79,7 +79,8 @@ def pass_sets(conditions_arg: str, rates_arg: str) -> list[tuple[str, str, float
     conditions = [c.strip() for c in conditions_arg.split(",") if c.strip()]
     bad = [c for c in conditions if c not in CONDITIONS]
     if bad or not conditions:
-        raise UsageError(f"--conditions: unknown {', '.join(bad) or '(none given)'}; choose from {', '.join(CONDITIONS)}")
+        raise UsageError(f"--conditions: unknown {', '.join(bad) or '(none given)'}; "
+                         f"choose from {', '.join(CONDITIONS)}")
     try:
         rates = [float(r) for r in rates_arg.split(",") if r.strip()]
     except ValueError:

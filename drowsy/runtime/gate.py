@@ -22,7 +22,8 @@ def assessability(face: Face | None, crops: EyeCrops | None, cfg: TemporalConfig
     # otherwise). Pitch is signed (> 0 = nose up, landmarks.head_pose_deg): looking up keeps the
     # eyes in view, looking down hides them under the lids, so each direction has its own limit.
     pitch = face.pitch_deg - cfg.pitch_centre_deg
-    if abs(face.yaw_deg - cfg.yaw_centre_deg) > cfg.max_yaw_deg or not -cfg.max_pitch_down_deg <= pitch <= cfg.max_pitch_up_deg:
+    if (abs(face.yaw_deg - cfg.yaw_centre_deg) > cfg.max_yaw_deg
+            or not -cfg.max_pitch_down_deg <= pitch <= cfg.max_pitch_up_deg):
         return "head_turned"
     if crops is not None and crops.mean_gray < cfg.min_brightness:
         return "too_dark"

@@ -85,7 +85,8 @@ def test_written_operating_point_is_what_the_runtime_uses(tmp_path):
     from drowsy.runtime.temporal import DrowsinessMonitor
 
     src = make_tiny_eye_model(tmp_path / "m.onnx", threshold=0.7)
-    write_operating_point(src, tmp_path / "out.onnx", Candidate("reliable_or", 0.4, 0.05), "video operating point: test")
+    write_operating_point(src, tmp_path / "out.onnx", Candidate("reliable_or", 0.4, 0.05),
+                          "video operating point: test")
     clf = EyeClassifier(tmp_path / "out.onnx", device="cpu")
     assert (clf.threshold, clf.hysteresis, clf.fusion) == (0.4, 0.05, "reliable_or")
     assert clf.metadata["drowsy.threshold_source"].startswith("video operating point")
