@@ -153,10 +153,11 @@ def main(args: argparse.Namespace) -> int:
     if why:
         raise UsageError(f"--jitter {why}, got {args.jitter}")
     pairs = _pairs(args)
+    cache = cache_folder(args.cache)
     classifier = EyeClassifier(args.model or default_eye_model(), device=args.device)
     temporal = resolve_section(args, "temporal")
     passes = collect(pairs, sets, classifier, resolve_landmarker(args.landmarker), args.jitter, temporal,
-                     cache_folder(args.cache), args.events)
+                     cache, args.events)
     infos = {v.name: clip_info(v) for v, _ in pairs}
     results = {name: summarise(p, infos) for name, p in passes.items()}
     print(f"eye model {classifier.path} (threshold {classifier.threshold:g}), {len(pairs)} clip(s), "
