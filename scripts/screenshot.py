@@ -38,9 +38,11 @@ def main() -> None:
     pipeline = Pipeline.from_config(cfg)
     src = VideoSource(cfg.source.video)
     try:
-        for frame in src:
-            result = pipeline(frame)
-            if frame.index in wanted:
+        with pipeline.run(src) as loop:
+            for result in (step.result for step in loop if step.result is not None):
+                frame = result.frame
+                if frame.index not in wanted:
+                    continue
                 # Enlarge the frame for the README and move the eye boxes with it.
                 big = cv2.resize(frame.image, None, fx=args.zoom, fy=args.zoom, interpolation=cv2.INTER_CUBIC)
                 crops = result.crops and replace(result.crops, corners=result.crops.corners * args.zoom)

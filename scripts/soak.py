@@ -2,9 +2,9 @@
 the process's memory. A monitor runs for hours; a leak of 1 KB per frame is 100 MB an hour at
 30 FPS, so memory must stay flat once warmed up.
 
-Per frame, what `drowsy run --headless` does: Pipeline (landmarker → crop → classify →
-PERCLOS), the --out and --events JSON Lines (to /dev/null), and the overlay drawn as for the
-window. Time runs on from loop to loop (t = i / fps), so the PERCLOS window keeps sliding.
+Per frame, what `drowsy run --headless` does: the same frame loop (Pipeline.run, stages in
+threads: landmarker, then crop → classify → PERCLOS), the --out and --events JSON Lines (to
+/dev/null), and the overlay drawn as for the window. Time runs on from loop to loop (t = i / fps), so the PERCLOS window keeps sliding.
 RSS (VmRSS from /proc/self/status) is sampled every --every frames; after --warmup frames the
 first sample is the baseline. Exit 1 when RSS grows more than --max-growth-mb over it, or its
 least-squares slope exceeds --max-slope-mb per 10k frames.
@@ -60,17 +60,19 @@ def soak(pipeline, images: list[np.ndarray], fps: float, n_frames: int, every: i
     frames_log = FrameLog(os.devnull)
     events_log = EventLog(os.devnull)
     samples = [(0, sample())]
+    frames = (Frame(images[i % len(images)], i, i / fps) for i in range(n_frames))
     try:
-        for i in range(n_frames):
-            result = pipeline(Frame(images[i % len(images)], i, i / fps))
-            frames_log.add(result)
-            for ev in result.state.events:
-                events_log.add(ev)
-            draw_overlay(result.frame.image, result, 25.0, pipeline.threshold, 0.15)
-            if (i + 1) % every == 0:
-                samples.append((i + 1, sample()))
-                if progress:
-                    progress(samples[-1])
+        with pipeline.run(frames) as loop:  # the frame loop of drowsy run, threads included
+            for result in (step.result for step in loop if step.result is not None):
+                frames_log.add(result)
+                for ev in result.state.events:
+                    events_log.add(ev)
+                draw_overlay(result.frame.image, result, 25.0, pipeline.threshold, 0.15)
+                done = result.frame.index + 1
+                if done % every == 0:
+                    samples.append((done, sample()))
+                    if progress:
+                        progress(samples[-1])
     finally:
         frames_log.close()
         events_log.close()

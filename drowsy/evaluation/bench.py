@@ -9,8 +9,15 @@ Sources:
   `--warmup + --frames` needs (re-opening counts as decode time of that frame).
 - `--camera N`: a live camera; "capture" is then the wait for the camera's next frame, so the
   end-to-end rate cannot exceed the camera's own.
-Stage times are per frame, after `--warmup` frames; end-to-end FPS = measured frames / wall
-time from the first measured frame's capture to the last frame's result.
+Frames go through the same frame loop as `drowsy run` (runtime/loop.py: decode, landmarks and
+the rest overlap in threads; `--serial` runs them one after another). Stage times are the time
+each frame spent in each stage, after `--warmup` frames; "latency" is from a frame's capture (the
+end of its decoding, or its arrival from the camera) to its result, queue waits included.
+End-to-end FPS = measured frames / wall time from the last warm-up result to the last result.
+With `--video`, the reference loop runs in the same process right before and after: OpenCV
+decode + MediaPipe `detect_for_video` with the same landmarker settings, nothing else, one
+after another (benchstats.reference_loop); "ratio" = our FPS / its FPS (mean of both runs),
+so above 1 drowsy is faster than that bare loop.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from pathlib import Path
 from ..errors import DrowsyError, UsageError
 from ..settings import DEVICES, problem
 
-STAGES = ("decode", "landmarks", "crop", "classify", "temporal", "total")
+STAGES = ("decode", "landmarks", "crop", "classify", "temporal", "total", "latency")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, metavar="N", help="onnxruntime threads in the pipeline, 0 = all (1)")
     p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
     p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
+    p.add_argument("--faces", type=int, default=1, metavar="N",
+                   help="faces the landmarker looks for (1: one face, tracked; more: the detector runs on every frame)")
+    p.add_argument("--serial", action="store_true", help="stages one after another instead of overlapping")
     p.add_argument("--micro", choices=("all", "ours", "none"), default="all",
                    help="classifier micro-benchmark: ours and ResNet-18 (all), ours only, or none")
     p.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
@@ -80,7 +90,7 @@ def _looped_video(path: str, n: int):
 
 
 def _source(args, n: int):
-    """(frame iterator, description, closer)."""
+    """(a source or an iterable of frames, description, closer)."""
     if args.video:
         if not Path(args.video).is_file():
             raise DrowsyError(f"video not found: {args.video}")
@@ -89,38 +99,43 @@ def _source(args, n: int):
         from ..runtime.live import LiveSource
 
         source = LiveSource(args.camera)
-        return iter(source), f"camera {args.camera}", source.close
+        return source, f"camera {args.camera}", source.close
     from .synthetic import synthetic_frames
 
     w, h = _size(args.size)
     return synthetic_frames(n, w, h), "synthetic face", lambda: None
 
 
-def measure(pipeline, frames, warmup: int, n: int) -> dict:
-    """Run warmup + n frames; per-stage times of the n measured ones and end-to-end FPS."""
+def measure(pipeline, frames, warmup: int, n: int, parallel: bool = True) -> dict:
+    """Run warmup + n frames through the frame loop; per-stage times of the n measured ones,
+    end-to-end FPS and the live frames dropped."""
     times = {k: [] for k in STAGES}
-    faces, wall0, size = 0, None, None
-    for i in range(warmup + n):
-        c0 = time.perf_counter()
-        frame = next(frames, None)
-        c1 = time.perf_counter()
-        if frame is None:
-            break
-        result = pipeline(frame)
-        if i < warmup:
-            continue
-        wall0 = c0 if wall0 is None else wall0
-        size = (int(frame.image.shape[1]), int(frame.image.shape[0]))
-        times["decode"].append((c1 - c0) * 1e3)
-        for k in STAGES[1:]:
-            times[k].append(result.timings_ms[k])
-        faces += result.face is not None
+    faces, seen, size = 0, 0, None
+    wall0 = time.perf_counter()
+    with pipeline.run(frames, parallel=parallel) as loop:
+        for step in loop:
+            r = step.result
+            if r is None:
+                continue
+            seen += 1
+            if seen <= warmup:
+                wall0 = time.perf_counter()
+                continue
+            size = (int(r.frame.image.shape[1]), int(r.frame.image.shape[0]))
+            t = r.timings_ms
+            times["decode"].append(t.get("decode", t.get("capture")))
+            for k in STAGES[1:]:
+                times[k].append(t[k])
+            faces += r.face is not None
+            if seen >= warmup + n:
+                break
+        dropped = loop.dropped + getattr(loop.source, "dropped", 0)
     measured = len(times["total"])
     if measured == 0:
         raise DrowsyError(f"the source ended within the {warmup} warm-up frames: nothing measured")
     wall_s = time.perf_counter() - wall0
     return {"times": times, "frames": measured, "faces": faces, "wall_s": wall_s,
-            "fps": measured / wall_s, "size": size}
+            "fps": measured / wall_s, "size": size, "dropped": dropped}
 
 
 def _load() -> float | None:
@@ -135,21 +150,32 @@ def _fmt(v) -> str:
     return "–" if v is None else f"{v:.2f}"
 
 
+def _stage_rows(doc: dict) -> list[str]:
+    rows = ["| stage | p50 ms | p90 ms | mean ms |", "|---|---:|---:|---:|"]
+    for k, s in doc["stages"].items():
+        label = {"decode": "decode / capture", "temporal": "temporal logic", "total": "total (pipeline stages)",
+                 "latency": "latency (capture to result)"}.get(k, k)
+        rows.append(f"| {label} | {_fmt(s['p50_ms'])} | {_fmt(s['p90_ms'])} | {_fmt(s['mean_ms'])} |")
+    mode = "stages overlapping" if doc.get("parallel", True) else "stages one after another"
+    rows.append(f"| **end to end** ({mode}) | | | **{doc['fps']:.1f} frames/s** |")
+    ref = doc.get("reference")
+    if ref:
+        rows.append(f"| reference loop (decode + detect_for_video) | | | {ref['fps']:.1f} frames/s |")
+        rows.append(f"| **ratio drowsy / reference** | | | **{doc['ratio']:.3f}** |")
+    return rows
+
+
 def markdown(doc: dict) -> str:
     w, h = doc["frame_size"]
     head = [f"drowsy bench: {doc['source']}, {w}x{h}, {doc['frames']} frames after {doc['warmup']} warm-up, "
-            f"J={doc['jitter']} ({2 * (doc['jitter'] + 1)} crops per frame), face in {doc['face_frames']} frames",
+            f"J={doc['jitter']} ({2 * (doc['jitter'] + 1)} crops per frame), face in {doc['face_frames']} frames, "
+            f"landmarker num_faces={doc.get('faces', 1)}, {doc.get('dropped', 0)} frames dropped",
             f"CPU: {doc['cpu']} ({doc['cores']} logical cores)" + (f"; GPU: {doc['gpu']}" if doc["gpu"] else "")
             + ("" if None in doc["load_avg_1min"] else
                f"; load average {doc['load_avg_1min'][0]:g} before, {doc['load_avg_1min'][1]:g} after"),
             "eye model providers: " + ", ".join(doc["providers"]),
             "versions: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()), ""]
-    rows = ["| stage | p50 ms | p90 ms | mean ms |", "|---|---:|---:|---:|"]
-    for k, s in doc["stages"].items():
-        label = {"decode": "decode / capture", "temporal": "temporal logic", "total": "total (pipeline)"}.get(k, k)
-        rows.append(f"| {label} | {_fmt(s['p50_ms'])} | {_fmt(s['p90_ms'])} | {_fmt(s['mean_ms'])} |")
-    rows.append(f"| **end to end** | | | **{doc['fps']:.1f} frames/s** |")
-    out = head + rows
+    out = head + _stage_rows(doc)
     if doc["classifier"]:
         out += ["", "| classifier | provider | threads | batch | p50 ms / call | p90 ms / call | ms / crop |",
                 "|---|---|---:|---|---:|---:|---:|"]
@@ -160,31 +186,61 @@ def markdown(doc: dict) -> str:
     return "\n".join(out)
 
 
+def _check(args) -> None:
+    if args.frames < 1 or args.warmup < 0:
+        raise UsageError("--frames must be >= 1 and --warmup >= 0")
+    for name in ("jitter", "faces"):
+        why = problem(name, getattr(args, name))
+        if why:
+            raise UsageError(f"--{name} {why}, got {getattr(args, name)}")
+    if args.threads < 0:
+        raise UsageError("--threads must be >= 0")
+
+
+def _pipeline_and_reference(args, cfg) -> tuple[dict, object, dict | None]:
+    """(our measurement, the classifier, the reference loop's or None): with --video, the
+    reference loop runs right before and right after ours, so both see the same machine."""
+    from .benchstats import reference_loop
+    from ..paths import resolve_landmarker
+    from ..runtime.pipeline import Pipeline
+
+    ref_runs = []
+
+    def reference():
+        print(f"timing the reference loop on {args.warmup} + {args.frames} frames ...", file=sys.stderr, flush=True)
+        ref_runs.append(reference_loop(args.video, resolve_landmarker(args.landmarker), args.warmup,
+                                       args.frames, num_faces=args.faces))
+
+    frames, described, close = _source(args, args.warmup + args.frames)  # checks the file first
+    if args.video:
+        reference()
+    try:
+        with Pipeline.from_config(cfg) as pipeline:
+            print(f"timing {args.warmup} + {args.frames} frames of the {described} ...", file=sys.stderr, flush=True)
+            m = measure(pipeline, frames, args.warmup, args.frames, parallel=not args.serial)
+            m["source"] = described
+            classifier = pipeline.classifier
+    finally:
+        close()
+    if not args.video:
+        return m, classifier, None
+    reference()
+    fps = [r["fps"] for r in ref_runs]
+    return m, classifier, {"fps": sum(fps) / len(fps), "runs": ref_runs,
+                           "what": "OpenCV decode + MediaPipe detect_for_video, same landmarker settings"}
+
+
 def main(args: argparse.Namespace) -> int:
     from .benchstats import classifier_bench, cpu_model, gpu_name, summary_ms, versions
     from ..settings import ModelConfig, RunConfig
     from ..paths import cache_dir
     from ..runtime.classify import PROVIDERS
-    from ..runtime.pipeline import Pipeline
 
-    if args.frames < 1 or args.warmup < 0:
-        raise UsageError("--frames must be >= 1 and --warmup >= 0")
-    why = problem("jitter", args.jitter)
-    if why:
-        raise UsageError(f"--jitter {why}, got {args.jitter}")
-    if args.threads < 0:
-        raise UsageError("--threads must be >= 0")
+    _check(args)
     load_before = _load()
-    frames, described, close = _source(args, args.warmup + args.frames)
     cfg = RunConfig(model=ModelConfig(model=args.model, landmarker=args.landmarker, device=args.device,
-                                      jitter=args.jitter, threads=args.threads))
-    try:
-        with Pipeline.from_config(cfg) as pipeline:
-            print(f"timing {args.warmup} + {args.frames} frames of the {described} ...", file=sys.stderr, flush=True)
-            m = measure(pipeline, frames, args.warmup, args.frames)
-            classifier = pipeline.classifier
-    finally:
-        close()
+                                      jitter=args.jitter, threads=args.threads, faces=args.faces))
+    m, classifier, ref = _pipeline_and_reference(args, cfg)
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -199,8 +255,10 @@ def main(args: argparse.Namespace) -> int:
         rows = classifier_bench(classifier.path, args.jitter, devices, args.micro == "all",
                                 cache_dir() / "bench", notes)
     doc = {"fps": m["fps"], "frames": m["frames"], "warmup": args.warmup, "wall_s": m["wall_s"],
-           "face_frames": m["faces"], "source": described, "frame_size": list(m["size"]), "jitter": args.jitter,
+           "face_frames": m["faces"], "source": m["source"], "frame_size": list(m["size"]), "jitter": args.jitter,
+           "faces": args.faces, "parallel": not args.serial, "dropped": m["dropped"],
            "stages": {k: summary_ms(v) for k, v in m["times"].items()},
+           "reference": ref, "ratio": None if ref is None else m["fps"] / ref["fps"],
            "cpu": cpu_model(), "cores": os.cpu_count(), "load_avg_1min": [load_before, _load()],
            "gpu": gpu_name(), "device": args.device,
            "providers": classifier.providers, "available_providers": available, "versions": versions(),

@@ -1,5 +1,6 @@
-"""Helpers of `drowsy bench`: summary statistics, the machine's description, and the
-classifier micro-benchmark (our eye model beside torchvision's ResNet-18 at 256×256).
+"""Helpers of `drowsy bench`: summary statistics, the machine's description, the reference
+loop (what drowsy's frame rate is compared with), and the classifier micro-benchmark (our eye
+model beside torchvision's ResNet-18 at 256×256).
 
 ResNet-18 is what the seed project classified eyes with. It is timed with untrained weights
 (timing does not depend on them), exported once to ONNX with torch and cached in the user
@@ -61,6 +62,48 @@ def versions() -> dict:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def reference_loop(video, landmarker, warmup: int, n: int, num_faces: int = 1) -> dict:
+    """The bare loop: OpenCV decodes `video` (replayed as needed), MediaPipe's FaceLandmarker
+    (VIDEO mode, the settings drowsy run uses: num_faces, no blendshapes, transformation
+    matrixes) runs detect_for_video on every frame; nothing else, no threads of ours.
+    Returns frames/s over the n frames after `warmup` (set-up excluded, as in measure)."""
+    from ..runtime.capture import quiet_opencv
+    from ..runtime.landmarks import silence_fd2
+
+    cv2 = quiet_opencv()
+    with silence_fd2():
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=Path(landmarker).read_bytes()),
+            running_mode=vision.RunningMode.VIDEO, num_faces=num_faces,
+            output_face_blendshapes=False, output_facial_transformation_matrixes=True)
+        task = vision.FaceLandmarker.create_from_options(options)
+    done, ms, t0 = 0, 0, time.perf_counter()
+    try:
+        while done < warmup + n:
+            cap, before = cv2.VideoCapture(str(video)), done
+            while done < warmup + n:
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                with silence_fd2(ms == 0):  # MediaPipe's chatter comes on the first frame
+                    task.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ms)
+                ms += 40
+                done += 1
+                if done == warmup:
+                    t0 = time.perf_counter()
+            cap.release()
+            if done == before:
+                raise DrowsyError(f"{video}: no frame decoded")
+    finally:
+        task.close()
+    wall_s = time.perf_counter() - t0
+    return {"frames": n, "wall_s": wall_s, "fps": n / wall_s}
 
 
 def time_calls(fn, min_s: float = 0.4, max_calls: int = 200, min_calls: int = 5, warmup: int = 2) -> list[float]:

@@ -163,25 +163,25 @@ def _features(r) -> tuple:
 
 
 def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jitter: int,
-             temporal_cfg, fps: float | None = None, cache: Path | None = None) -> ClipPass:
+             temporal_cfg, fps: float | None = None, cache: Path | None = None,
+             parallel: bool = True) -> ClipPass:
     """Decode, degrade, decimate and run the whole pipeline once; collect every score per frame."""
     from ..runtime.capture import VideoSource
-    from ..runtime.crop import Cropper
     from .degrade import degrade_frame
     from .passes import decimate, landmark_stage
-    from ..runtime.temporal import DrowsinessMonitor
     from ..runtime.pipeline import Pipeline
+    from ..settings import ModelConfig, RunConfig
 
     index, times, rows, judged, events, size = [], [], [], [], [], (0, 0)
     landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache)
-    pipeline = Pipeline(landmarks, Cropper(classifier.spec, jitter), classifier,
-                        DrowsinessMonitor(temporal_cfg, classifier.threshold, classifier.hysteresis))
-    with pipeline, VideoSource(video) as source:
+    cfg = RunConfig(model=ModelConfig(jitter=jitter), temporal=temporal_cfg)
+    pipeline = Pipeline.from_config(cfg, classifier=classifier, landmarker=landmarks)
+    with pipeline, VideoSource(video) as source, pipeline.run(
+            (degrade_frame(f, condition) for f in decimate(source, fps)), parallel=parallel) as loop:
         step_s = 1.0 / (fps or source.fps or 25.0)
-        for frame in decimate(source, fps):
-            frame = degrade_frame(frame, condition)
+        for r in (step.result for step in loop if step.result is not None):  # degraded on the reader thread
+            frame = r.frame
             size = (frame.image.shape[1], frame.image.shape[0])
-            r = pipeline(frame)
             events += r.state.events
             index.append(frame.index)
             times.append(frame.t)

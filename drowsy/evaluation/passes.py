@@ -54,8 +54,10 @@ def _digest(path: Path) -> str:
 def cache_key(video: Path, condition: str, fps: float | None, landmarker: Path) -> str:
     import mediapipe
 
+    # "one face tracked": Landmarker's default since issue 12 (passes recorded while it asked for
+    # two faces, detecting on every frame, must not be replayed).
     parts = [_digest(video), condition, "native" if fps is None else f"{fps:g}", _digest(landmarker),
-             getattr(mediapipe, "__version__", "?")]
+             getattr(mediapipe, "__version__", "?"), "one face tracked"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 

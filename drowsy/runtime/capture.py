@@ -47,6 +47,7 @@ def quiet_opencv():
 class Source:
     """What every source shares: iteration, events, counters, context manager."""
 
+    live = False  # a camera or stream: the frame loop lets the newest frame win
     fps: float | None = None
     size: tuple[int, int] = (0, 0)
     failed = 0

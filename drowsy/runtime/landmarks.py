@@ -2,8 +2,16 @@
 
 VIDEO mode is synchronous and replayable (the same frames give the same faces), unlike
 LIVE_STREAM, whose callback delivers results a frame late. It needs strictly increasing
-integer-millisecond timestamps, which this wrapper guarantees. With several faces the
-largest one is kept (`Face.n_faces` says how many were seen). Head pose comes from the
+integer-millisecond timestamps, which this wrapper guarantees.
+
+One face by default (num_faces=1): MediaPipe then runs its face detector only until it has a
+face and tracks it from frame to frame with the landmark model alone, detecting again only when
+the track is lost. Asking for more faces (num_faces=N, `drowsy run --faces N`) keeps the
+detector running on every frame that shows fewer than N faces, i.e. almost always in a car;
+of the faces found the largest is kept as the driver's (`Face.n_faces` says how many were
+seen). The cost of each is measured by `drowsy bench --faces N` (README, "Speed"). With one
+face tracked, a passenger leaning in does not take the driver's place while the driver's face
+stays in view. Head pose comes from the
 facial transformation matrix: yaw > 0 when the nose turns towards the image's right,
 pitch > 0 when it points up; 0/0 is a frontal face.
 """
@@ -77,9 +85,9 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 class Landmarker:
-    """The landmark stage as one callable: Frame → the largest Face, or None."""
+    """The landmark stage as one callable: Frame → the (largest) Face, or None."""
 
-    def __init__(self, model_path: str | Path, blendshapes: bool = True, num_faces: int = 2,
+    def __init__(self, model_path: str | Path, blendshapes: bool = True, num_faces: int = 1,
                  quiet: bool = True):
         path = Path(model_path)
         if not path.is_file():

@@ -48,6 +48,8 @@ def open_capture(source: int | str, timeout_s: float = 5.0):
 class LiveSource(Source):
     """A camera (int index) or stream (URL) read on a background thread."""
 
+    live = True
+
     def __init__(self, source: int | str, reconnect_max_s: float = 30.0, open_timeout_s: float = 5.0,
                  opener: Callable[[int | str], object] | None = None):
         self.source = source

@@ -1,8 +1,10 @@
 """The per-frame pipeline: Frame → landmarks → eye crops → classifier → temporal → FrameResult.
 
 Each stage is one callable and is timed (ms, perf_counter) into FrameResult.timings_ms with the
-keys "landmarks", "crop", "classify", "temporal" and "total". Capture/decode time is measured
-by whoever pulls frames from the source (app.py adds it as "decode" or "capture").
+keys "landmarks", "crop", "classify", "temporal" and "total" (their sum). The frame loop
+(Pipeline.run, loop.py) adds "decode" or "capture" and "latency" (capture to result).
+The landmark stage (`landmarks`) and the rest (`assess`) are separate calls so that the loop can
+run them on different threads; `pipeline(frame)` runs both, one after the other.
 
 The classifier runs whenever eye crops exist, so p_closed is recorded even for frames the
 temporal logic will not judge (head turned, too dark); only assessable frames feed it a score.
@@ -14,7 +16,7 @@ from time import perf_counter
 
 from ..errors import DrowsyError
 from .gate import assessability
-from ..types import Drowsiness, Event, Frame, FrameResult
+from ..types import Drowsiness, Event, Face, Frame, FrameResult
 
 
 class Pipeline:
@@ -31,9 +33,14 @@ class Pipeline:
         """The closed/open decision threshold in use: the config's, else the model's."""
         return self.monitor.threshold
 
-    def __call__(self, frame: Frame) -> FrameResult:
+    def landmarks(self, frame: Frame) -> tuple[Face | None, float]:
+        """The landmark stage alone: (the face or None, its time in ms)."""
         t0 = perf_counter()
         face = self.landmarker(frame)
+        return face, (perf_counter() - t0) * 1e3
+
+    def assess(self, frame: Frame, face: Face | None, landmarks_ms: float = 0.0) -> FrameResult:
+        """Crop, classify and the temporal logic for a frame whose landmarks are known."""
         t1 = perf_counter()
         crops = None
         if face is not None:
@@ -48,10 +55,22 @@ class Pipeline:
         p_closed = scores.fused if reason is None else None
         state = self.monitor.update(frame.t, p_closed, reason)
         t4 = perf_counter()
-        timings = {"landmarks": (t1 - t0) * 1e3, "crop": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
-                   "temporal": (t4 - t3) * 1e3, "total": (t4 - t0) * 1e3}
+        # "total" is the sum of the stages, not a wall-clock span: with the stages on different
+        # threads, the span would include the time a frame waits in a queue ("latency" has that).
+        timings = {"landmarks": landmarks_ms, "crop": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
+                   "temporal": (t4 - t3) * 1e3, "total": landmarks_ms + (t4 - t1) * 1e3}
         return FrameResult(frame=frame, face=face, crops=crops, scores=scores, state=state,
                            timings_ms=timings)
+
+    def __call__(self, frame: Frame) -> FrameResult:
+        return self.assess(frame, *self.landmarks(frame))
+
+    def run(self, source, stop=None, parallel: bool = True):
+        """The frame loop over a source (or any iterable of Frames): a FrameLoop to iterate
+        (and close, or use in a `with`), yielding one loop.Step per frame or idle wait."""
+        from .loop import FrameLoop
+
+        return FrameLoop(self, source, stop=stop, parallel=parallel)
 
     def gap(self, t: float, reason: str) -> Drowsiness:
         """No frame up to t (a camera lost): that time counts neither open nor closed.
@@ -66,8 +85,13 @@ class Pipeline:
         return tuple(self.monitor.finish(t))
 
     @classmethod
-    def from_config(cls, cfg) -> "Pipeline":
-        """The real stages from a RunConfig: eye model first (a bad file fails fastest)."""
+    def from_config(cls, cfg, classifier=None, landmarker=None) -> "Pipeline":
+        """The real stages from a RunConfig: eye model first (a bad file fails fastest).
+
+        `classifier`: an EyeClassifier already loaded (eval-video loads one for all clips);
+        `landmarker`: a landmark stage to use instead of a new Landmarker (eval-video's
+        recorded or replayed landmarker passes).
+        """
         from .classify import EyeClassifier
         from .crop import Cropper
         from .landmarks import Landmarker
@@ -75,13 +99,16 @@ class Pipeline:
         from .temporal import DrowsinessMonitor
 
         m = cfg.model
-        classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
+        if classifier is None:
+            classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
         # Before the landmarker: nothing to close.
         monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold, classifier.hysteresis)
-        # Blendshapes only when the model's eye fusion uses them: they cost a fraction of a
-        # millisecond per frame.
-        landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=classifier.needs_blendshapes,
-                                quiet=not getattr(cfg.output, "mediapipe_logs", False))
+        if landmarker is None:
+            # Blendshapes only when the model's eye fusion uses them: they cost a fraction of a
+            # millisecond per frame.
+            landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=classifier.needs_blendshapes,
+                                    num_faces=getattr(m, "faces", 1),
+                                    quiet=not getattr(cfg.output, "mediapipe_logs", False))
         return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
 
     def close(self) -> None:

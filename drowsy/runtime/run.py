@@ -2,8 +2,9 @@
 
 Order of work, so that every failure is one line before anything is processed: settings are
 resolved, the --out/--events files opened, the source opened (its first frame decoded), the
-models loaded, then frames flow. SIGINT/SIGTERM (and q/Esc in the window) stop after the
-current frame: outputs are flushed, the window closed, and the exit code is 0.
+models loaded, then frames flow through the frame loop (loop.py: decode, landmarks and the rest
+overlap in threads unless --no-parallel). SIGINT/SIGTERM (and q/Esc in the window) stop after
+the current frame: outputs are flushed, the window closed, and the exit code is 0.
 
 Exit codes: 0 done (also a truncated video: what could be read is processed, then one warning
 line says the file ended early, because the outputs are valid for the part read); 1 a
@@ -18,7 +19,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import replace
 
 PROG = "drowsy run"
 
@@ -61,26 +61,84 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _summary(source, n: int, span_s: float, wall_s: float, counts) -> None:
+def _summary(source, n: int, span_s: float, wall_s: float, counts, loop_dropped: int = 0) -> None:
     """The last line(s) on stderr: what was processed, and a truncated file if it was one."""
     print(f"{PROG}: {_plural(n, 'frame')} ({span_s:.1f} s of input) in {wall_s:.1f} s, "
           f"{n / wall_s if wall_s > 0 else 0.0:.1f} fps; {_plural(counts['blink'], 'blink')}, "
-          f"{_plural(counts['alert_on'], 'alert')}; {source.dropped} dropped, {source.failed} failed frames",
+          f"{_plural(counts['alert_on'], 'alert')}; {source.dropped + loop_dropped} dropped, "
+          f"{source.failed} failed frames",
           file=sys.stderr, flush=True)
     if getattr(source, "truncated", False):
         warn(f"{source.path} ends early: read up to frame {source.position} of the "
              f"{source.expected_frames} its container declares (truncated file?); the outputs cover the part read")
 
 
+class _Counter:
+    """Frames processed, the input span they cover, and the display's smoothed frame rate."""
+
+    def __init__(self):
+        self.n, self.t_first, self.t_last, self.fps, self._last_wall = 0, None, None, None, None
+
+    def add(self, t: float) -> None:
+        self.n += 1
+        self.t_first = t if self.t_first is None else self.t_first
+        self.t_last = t
+        now = time.monotonic()
+        if self._last_wall is not None and now > self._last_wall:
+            inst = 1.0 / (now - self._last_wall)
+            self.fps = inst if self.fps is None else 0.9 * self.fps + 0.1 * inst
+        self._last_wall = now
+
+    @property
+    def span_s(self) -> float:
+        return 0.0 if self.t_first is None else self.t_last - self.t_first
+
+
+def _log_events(events, emit) -> None:
+    for ev in events:
+        emit(ev)
+        if ev.kind in ("camera_lost", "camera_back"):
+            where = ev.data.get("source", "source")
+            warn(f"{where} lost; reconnecting" if ev.kind == "camera_lost"
+                 else f"{where} back after {ev.data.get('gap_s')} s")
+
+
+def _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label=None) -> _Counter:
+    """Consume the frame loop: logs, remote sinks, alarm and window per step; stops when the
+    window closes."""
+    from .render import draw
+
+    count = _Counter()
+    for step in loop:
+        _log_events(step.events, emit)
+        if step.gap is not None:
+            alarm.update(step.gap.alert)
+        result = step.result
+        if result is None:
+            if not window.poll():
+                break
+            continue
+        frames_log.add(result)
+        for sink in remote:
+            sink.on_frame(result)
+        for ev in result.state.events:
+            emit(ev)
+        alarm.update(result.state.alert)
+        count.add(result.frame.t)
+        if window.active and not window.show(draw(result.frame.image, result, count.fps, pipeline.threshold,
+                                                  getattr(cfg.temporal, "perclos_alert", None), label)):
+            break
+    return count
+
+
 def run(cfg, stop: threading.Event | None = None) -> int:
     """Process the configured source until it ends or `stop` is set; returns the exit code."""
     from .alarm import Alarm
-    from .capture import VideoSource
     from .pipeline import Pipeline
     from .remote import check as check_remote, close_all, open_remote
     from .profile import for_run
     from .sources import open_source
-    from .render import Window, draw
+    from .render import Window
     from .sinks import EventLog, FrameLog
 
     stop = stop or threading.Event()
@@ -105,56 +163,13 @@ def run(cfg, stop: threading.Event | None = None) -> int:
         window = Window("drowsy", headless=cfg.output.headless, warn=warn)
         alarm = Alarm(cfg.output.alarm, warn=warn)
         remote = open_remote(cfg, pipeline.threshold, warn)
-        # "decode": reading a file as fast as it goes; "capture": waiting for a live frame or
-        # for a --realtime file's next frame time.
-        timing_key = "decode" if isinstance(source, VideoSource) and not source.realtime else "capture"
-        n, t_first, t_last, fps, wall0 = 0, None, None, None, time.monotonic()
-        last_wall, lost = None, False
-        while not stop.is_set():
-            c0 = time.perf_counter()
-            frame = source.read(timeout_s=0.1)
-            capture_ms = (time.perf_counter() - c0) * 1e3
-            for ev in source.poll_events():
+        wall0 = time.monotonic()
+        with pipeline.run(source, stop, parallel=getattr(cfg.model, "parallel", True)) as loop:
+            count = _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label)
+        if count.t_last is not None:
+            for ev in pipeline.finish(count.t_last):
                 emit(ev)
-                if ev.kind in ("camera_lost", "camera_back"):
-                    lost = ev.kind == "camera_lost"
-                    where = ev.data.get("source", "source")
-                    warn(f"{where} lost; reconnecting" if lost else f"{where} back after {ev.data.get('gap_s')} s")
-            if lost and frame is None:
-                # No frames while reconnecting: the time is not assessable, alerts may clear,
-                # and a long outage is reported as "not visible" without waiting for frames.
-                state = pipeline.gap(time.monotonic(), "camera_lost")
-                for e in state.events:
-                    emit(e)
-                alarm.update(state.alert)
-            if frame is None:
-                if source.ended or not window.poll():
-                    break
-                continue
-            result = pipeline(frame)
-            result = replace(result, timings_ms={timing_key: capture_ms, **result.timings_ms})
-            frames_log.add(result)
-            for sink in remote:
-                sink.on_frame(result)
-            for ev in result.state.events:
-                emit(ev)
-            alarm.update(result.state.alert)
-            n += 1
-            t_first = frame.t if t_first is None else t_first
-            t_last = frame.t
-            now = time.monotonic()
-            if last_wall is not None and now > last_wall:  # smoothed display rate
-                inst = 1.0 / (now - last_wall)
-                fps = inst if fps is None else 0.9 * fps + 0.1 * inst
-            last_wall = now
-            if window.active and not window.show(draw(frame.image, result, fps, pipeline.threshold,
-                                                      getattr(cfg.temporal, "perclos_alert", None), label)):
-                break
-        if t_last is not None:
-            for ev in pipeline.finish(t_last):
-                emit(ev)
-        _summary(source, n, 0.0 if t_first is None else t_last - t_first, time.monotonic() - wall0,
-                 events_log.counts)
+        _summary(source, count.n, count.span_s, time.monotonic() - wall0, events_log.counts, loop.dropped)
         return 0
     finally:
         close_all(remote)  # after the summary: MQTT adds its own line (published, dropped)

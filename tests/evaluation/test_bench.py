@@ -17,12 +17,13 @@ CLIP = "brbk7n.mpg"
 
 def _check_stages(doc: dict) -> None:
     assert doc["fps"] > 0
-    for stage in ("decode", "landmarks", "crop", "classify", "temporal", "total"):
+    for stage in ("decode", "landmarks", "crop", "classify", "temporal", "total", "latency"):
         s = doc["stages"][stage]
         assert 0 <= s["p50_ms"] <= s["p90_ms"], stage
         assert s["mean_ms"] > 0
-    # The pipeline's total covers its stages.
+    # The pipeline's total covers its stages; a frame's latency covers its time in them.
     assert doc["stages"]["total"]["mean_ms"] >= doc["stages"]["landmarks"]["mean_ms"]
+    assert doc["stages"]["latency"]["mean_ms"] >= doc["stages"]["total"]["mean_ms"] - 1e-6
 
 
 def test_bench_on_a_real_clip_writes_json(shared, tiny_model, tmp_path, capsys):
@@ -37,6 +38,11 @@ def test_bench_on_a_real_clip_writes_json(shared, tiny_model, tmp_path, capsys):
     assert doc["frame_size"] == [360, 288] and doc["jitter"] == 2
     assert doc["providers"][0] == "CPUExecutionProvider"
     assert doc["cpu"] and doc["versions"]["onnxruntime"]
+    # The reference loop ran before and after ours on the same frames; the ratio is ours over it.
+    ref = doc["reference"]
+    assert len(ref["runs"]) == 2 and all(r["frames"] == 6 and r["fps"] > 0 for r in ref["runs"])
+    assert doc["ratio"] == pytest.approx(doc["fps"] / ref["fps"])
+    assert doc["parallel"] is True and doc["faces"] == 1 and doc["dropped"] == 0
     # Micro-benchmark: batch 1, one frame's crops (2 eyes x (J+1)), 64; one thread and all.
     rows = [(r["threads"], r["batch"]) for r in doc["classifier"] if r["model"] == "ours"]
     cores = os.cpu_count()
@@ -44,6 +50,7 @@ def test_bench_on_a_real_clip_writes_json(shared, tiny_model, tmp_path, capsys):
     assert not any(r["model"].startswith("ResNet") for r in doc["classifier"])
     table = capsys.readouterr().out
     assert "| landmarks |" in table and "frames/s" in table and "| ours | CPU | 1 | 64 crops |" in table
+    assert "| latency (capture to result) |" in table and f"| **{doc['ratio']:.3f}** |" in table
 
 
 def test_bench_synthetic_runs_every_stage(tiny_model, shared, tmp_path):
@@ -57,7 +64,7 @@ def test_bench_synthetic_runs_every_stage(tiny_model, shared, tmp_path):
     assert doc["source"] == "synthetic face" and doc["frame_size"] == [320, 240]
     # The drawn face is found, so crop and classify ran on every measured frame.
     assert doc["face_frames"] == 4 and doc["stages"]["classify"]["n"] == 4
-    assert doc["classifier"] == []
+    assert doc["classifier"] == [] and doc["reference"] is None and doc["ratio"] is None
 
 
 def test_synthetic_face_blinks_and_moves():
@@ -100,6 +107,7 @@ def test_summary_ms():
 def test_bench_errors(tmp_path, capsys):
     assert cli(["bench", "--size", "big"]) == 2
     assert cli(["bench", "--jitter", "99"]) == 2
+    assert cli(["bench", "--faces", "0"]) == 2
     assert cli(["bench", "--video", str(tmp_path / "none.mp4")]) == 1
     err = capsys.readouterr().err
     assert "--size" in err and "video not found" in err and "Traceback" not in err

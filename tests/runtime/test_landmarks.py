@@ -89,13 +89,30 @@ def test_the_largest_of_two_faces_is_chosen(shared, landmarker):
     scene = np.zeros((288, 360 + 216, 3), np.uint8)
     scene[:, 216:] = img  # the big face on the right, a small copy on the left
     scene[:173, :216] = small
-    with Landmarker(landmarker) as lm:
+    with Landmarker(landmarker, num_faces=2) as lm:
         face = lm(Frame(scene, 0, 0.0))
     with Landmarker(landmarker) as lm:  # a fresh one: VIDEO mode tracks faces between frames
         alone = lm(Frame(img, 0, 0.0))
     assert face.n_faces == 2
     assert face.box[0] > 216  # the big face
     assert np.allclose(face.landmarks - [216, 0], alone.landmarks, atol=3.0)
+
+
+def test_one_tracked_face_stays_when_another_appears(shared, landmarker):
+    # The default tracks one face: a second face coming into view (a passenger leaning in)
+    # neither replaces the tracked one nor is looked for.
+    import cv2
+
+    img = first_frame(shared / "videos/grid/brbk7n.mpg")
+    scene = np.zeros((288, 360 + 216, 3), np.uint8)
+    scene[:, 216:] = img  # the tracked face on the right
+    with Landmarker(landmarker) as lm:
+        before = lm(Frame(scene.copy(), 0, 0.0))
+        scene[:173, :216] = cv2.resize(img, (216, 173))  # a second face appears on the left
+        after = [lm(Frame(scene, i, i / 25)) for i in range(1, 6)]
+    assert before.n_faces == 1 and before.box[0] > 216
+    assert all(f is not None and f.n_faces == 1 and f.box[0] > 216 for f in after)
+    assert np.allclose(after[-1].landmarks, before.landmarks, atol=8.0)  # the same face, tracked
 
 
 def test_no_face_in_black_white_or_noise(landmarker, rng):

@@ -85,7 +85,7 @@ def test_a_run_writes_every_frame_and_a_summary(capsys, shared, tmp_path, tiny_m
     records = lines(out)
     assert [r["frame"] for r in records] == list(range(75))
     assert all(REQUIRED <= r.keys() for r in records)
-    assert set(records[0]["timings_ms"]) == {"decode", "landmarks", "crop", "classify", "temporal", "total"}
+    assert set(records[0]["timings_ms"]) == {"decode", "landmarks", "crop", "classify", "temporal", "total", "latency"}
     assert all(r["face"] and len(r["p_closed"]) == 2 for r in records)
     assert all("event" in e and "t" in e for e in lines(events))
 
