@@ -90,11 +90,11 @@ class ModelConfig:
     # 0.28 vs 0.49 ms on a 2-core EPYC), and the landmarker keeps the other core.
     threads: int = setting(1, "onnxruntime threads for the eye model, 0 = all cores", metavar="N",
                            limits=(0, 256, False, False))
-    # One face: MediaPipe then tracks it from frame to frame and runs its face detector only
-    # when the track is lost; with more, the detector runs on every frame that shows fewer
-    # faces than asked for (measured with drowsy bench --faces; README "Speed").
-    faces: int = setting(1, "faces the landmarker looks for; with more, the largest is the driver",
-                         metavar="N", limits=(1, 8, False, False))
+    # One face is tracked (MediaPipe's detector runs only when the track is lost); with more, a
+    # full detection once a second makes the largest face the tracked one (landmarks.py; its
+    # cost: drowsy bench --faces 2, README "Speed").
+    faces: int = setting(1, "faces looked for once a second, the largest tracked as the driver's "
+                         "(1: the first face found is tracked)", metavar="N", limits=(1, 8, False, False))
     parallel: bool = setting(True, "decode, landmarks and the rest overlap in threads "
                              "(--no-parallel: one after another, for debugging)")
 

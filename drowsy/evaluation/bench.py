@@ -17,7 +17,9 @@ End-to-end FPS = measured frames / wall time from the last warm-up result to the
 With `--video`, the reference loop runs in the same process right before and after: OpenCV
 decode + MediaPipe `detect_for_video` with the same landmarker settings, nothing else, one
 after another (benchstats.reference_loop); "ratio" = our FPS / its FPS (mean of both runs),
-so above 1 drowsy is faster than that bare loop.
+so above 1 drowsy is faster than that bare loop. With `--faces N` (N > 1) the reference asks
+MediaPipe for N faces, which runs its detector on every frame with fewer faces in view, while
+drowsy tracks one face and looks for all N once a second (runtime/landmarks.py).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
     p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
     p.add_argument("--faces", type=int, default=1, metavar="N",
-                   help="faces the landmarker looks for (1: one face, tracked; more: the detector runs on every frame)")
+                   help="as drowsy run --faces; the reference loop asks MediaPipe for N faces (1)")
     p.add_argument("--serial", action="store_true", help="stages one after another instead of overlapping")
     p.add_argument("--micro", choices=("all", "ours", "none"), default="all",
                    help="classifier micro-benchmark: ours and ResNet-18 (all), ours only, or none")

@@ -4,16 +4,20 @@ VIDEO mode is synchronous and replayable (the same frames give the same faces), 
 LIVE_STREAM, whose callback delivers results a frame late. It needs strictly increasing
 integer-millisecond timestamps, which this wrapper guarantees.
 
-One face by default (num_faces=1): MediaPipe then runs its face detector only until it has a
-face and tracks it from frame to frame with the landmark model alone, detecting again only when
-the track is lost. Asking for more faces (num_faces=N, `drowsy run --faces N`) keeps the
-detector running on every frame that shows fewer than N faces, i.e. almost always in a car;
-of the faces found the largest is kept as the driver's (`Face.n_faces` says how many were
-seen). The cost of each is measured by `drowsy bench --faces N` (README, "Speed"). With one
-face tracked, a passenger leaning in does not take the driver's place while the driver's face
-stays in view. Head pose comes from the
-facial transformation matrix: yaw > 0 when the nose turns towards the image's right,
-pitch > 0 when it points up; 0/0 is a frontal face.
+One face, tracked: the tracking task asks MediaPipe for one face, so its face detector runs
+only until it has a face; then the landmark model alone follows it from frame to frame, and the
+detector runs again only when the track is lost. Asking MediaPipe for two faces instead keeps
+its detector running on every frame that shows fewer (almost every frame in a car); that cost
+is what `drowsy bench --faces 1` against the reference loop with `--faces 2` shows (README,
+"Speed"). So choosing the driver among several faces (num_faces=N > 1, `drowsy run --faces N`)
+is an occasional full detection instead: once a second (of frame time) a second task in IMAGE
+mode finds up to N faces; if the largest is not the tracked one, tracking restarts on it.
+With the default (one), a passenger leaning in never takes the tracked driver's place, but
+whichever face was found first is followed until it is lost. `Face.n_faces` is 1, or with N > 1
+the faces the last scan found.
+
+Head pose comes from the facial transformation matrix: yaw > 0 when the nose turns towards the
+image's right, pitch > 0 when it points up; 0/0 is a frontal face.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import numpy as np
 
 from ..errors import DrowsyError, first_line
 from ..types import Face, Frame
+
+SCAN_EVERY_S = 1.0  # with num_faces > 1: how often all faces are looked for (seconds of frame time)
 
 
 @contextlib.contextmanager
@@ -84,39 +90,67 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     raise DrowsyError(f"frame must be HxW, HxWx3 or HxWx4, got shape {image.shape}")
 
 
+def _box(landmarks, w: int, h: int) -> tuple[float, float, float, float]:
+    xs = [p.x * w for p in landmarks]
+    ys = [p.y * h for p in landmarks]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _area(b) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _iou(a, b) -> float:
+    inter = _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+    return inter / (_area(a) + _area(b) - inter + 1e-9)
+
+
 class Landmarker:
-    """The landmark stage as one callable: Frame → the (largest) Face, or None."""
+    """The landmark stage as one callable: Frame → the tracked (driver's) Face, or None.
+
+    num_faces > 1: every `scan_every_s` seconds of frame time a second task (IMAGE mode) finds
+    up to num_faces faces; when the largest is not the one tracked, tracking restarts on it.
+    """
 
     def __init__(self, model_path: str | Path, blendshapes: bool = True, num_faces: int = 1,
-                 quiet: bool = True):
+                 quiet: bool = True, scan_every_s: float = SCAN_EVERY_S):
         path = Path(model_path)
         if not path.is_file():
             raise DrowsyError(f"face landmarker not found: {path}")
         if num_faces < 1:
             raise DrowsyError(f"num_faces must be at least 1, got {num_faces}")
-        self.path = path
-        self.quiet = quiet
+        self.path, self.quiet, self.num_faces, self.scan_every_s = path, quiet, num_faces, scan_every_s
+        self._blendshapes = blendshapes
         self._last_ms = -1
         self._calls = 0
+        self._next_scan_t: float | None = None
+        self._seen = 1  # faces found by the last scan
+        self._task = self._scan = None
         with silence_fd2(quiet):
             import mediapipe as mp
-            from mediapipe.tasks.python import BaseOptions, vision
 
             self._mp = mp
-            options = vision.FaceLandmarkerOptions(
-                # A buffer rather than a path: MediaPipe's own file reading fails on some
-                # non-ASCII paths on Windows.
-                base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
-                running_mode=vision.RunningMode.VIDEO,
-                num_faces=num_faces,
-                output_face_blendshapes=blendshapes,
-                output_facial_transformation_matrixes=True,
-            )
-            try:
-                self._task = vision.FaceLandmarker.create_from_options(options)
-            except (RuntimeError, ValueError) as e:
-                raise DrowsyError(f"face landmarker {path} could not be loaded: "
-                                  f"{first_line(e)}") from None
+            # A buffer rather than a path: MediaPipe's own file reading fails on some
+            # non-ASCII paths on Windows.
+            self._buffer = path.read_bytes()
+            self._task = self._create(video=True)
+            self._scan = self._create(video=False) if num_faces > 1 else None
+
+    def _create(self, video: bool):
+        """The tracking task (VIDEO mode, one face) or the scanning one (IMAGE, num_faces)."""
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=self._buffer),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_faces=1 if video else self.num_faces,
+            output_face_blendshapes=self._blendshapes and video,
+            output_facial_transformation_matrixes=video,
+        )
+        try:
+            return vision.FaceLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as e:
+            raise DrowsyError(f"face landmarker {self.path} could not be loaded: {first_line(e)}") from None
 
     def _timestamp_ms(self, t: float) -> int:
         # VIDEO mode rejects a timestamp that is not larger than the previous one; two frames
@@ -127,34 +161,59 @@ class Landmarker:
         self._last_ms = ms
         return ms
 
+    def _driver(self, rgb: np.ndarray, result, ms: int, t: float):
+        """A scan for all faces; when the largest is not the tracked one, track it instead."""
+        self._next_scan_t = t + self.scan_every_s
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        found = self._scan.detect(image).face_landmarks
+        self._seen = len(found)
+        if not found:
+            return result
+        h, w = rgb.shape[:2]
+        big = max((_box(lms, w, h) for lms in found), key=_area)
+        if result.face_landmarks and _iou(_box(result.face_landmarks[0], w, h), big) > 0.5:
+            return result  # already tracking the driver
+        # A fresh tracker shown only the largest face (the rest of this frame blacked out)
+        # finds it, then follows it on the whole frames that come next. Rare: a driver change.
+        self._task.close()
+        self._task = self._create(video=True)
+        mx, my = 0.5 * (big[2] - big[0]), 0.5 * (big[3] - big[1])
+        x0, y0 = max(0, int(big[0] - mx)), max(0, int(big[1] - my))
+        x1, y1 = min(w, int(big[2] + mx) + 1), min(h, int(big[3] + my) + 1)
+        masked = np.zeros_like(rgb)
+        masked[y0:y1, x0:x1] = rgb[y0:y1, x0:x1]
+        return self._task.detect_for_video(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=masked), ms)
+
     def __call__(self, frame: Frame) -> Face | None:
         if self._task is None:
             raise DrowsyError("landmarker is closed")
         rgb = np.ascontiguousarray(_to_rgb(frame.image))
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        ms = self._timestamp_ms(frame.t)
         with silence_fd2(self.quiet and self._calls == 0):
-            result = self._task.detect_for_video(image, self._timestamp_ms(frame.t))
+            result = self._task.detect_for_video(image, ms)
+            if self._scan is not None and (self._next_scan_t is None or frame.t >= self._next_scan_t):
+                result = self._driver(rgb, result, ms, frame.t)
         self._calls += 1
         if not result.face_landmarks:
             return None
         h, w = rgb.shape[:2]
-        faces = [np.array([(p.x * w, p.y * h) for p in lms], dtype=np.float32)
-                 for lms in result.face_landmarks]
-        areas = [float(np.prod(f.max(axis=0) - f.min(axis=0))) for f in faces]
-        i = int(np.argmax(areas))
+        landmarks = np.array([(p.x * w, p.y * h) for p in result.face_landmarks[0]], dtype=np.float32)
         blend = {}
-        if result.face_blendshapes and i < len(result.face_blendshapes):
-            blend = {c.category_name: float(c.score) for c in result.face_blendshapes[i]}
+        if result.face_blendshapes:
+            blend = {c.category_name: float(c.score) for c in result.face_blendshapes[0]}
         yaw = pitch = 0.0
-        if result.facial_transformation_matrixes and i < len(result.facial_transformation_matrixes):
-            yaw, pitch = head_pose_deg(result.facial_transformation_matrixes[i])
-        return Face(landmarks=faces[i], blendshapes=blend, yaw_deg=yaw, pitch_deg=pitch,
-                    n_faces=len(faces))
+        if result.facial_transformation_matrixes:
+            yaw, pitch = head_pose_deg(result.facial_transformation_matrixes[0])
+        n_faces = max(self._seen, 1) if self._scan is not None else 1
+        return Face(landmarks=landmarks, blendshapes=blend, yaw_deg=yaw, pitch_deg=pitch, n_faces=n_faces)
 
     def close(self) -> None:
-        if getattr(self, "_task", None) is not None:
-            self._task.close()
-            self._task = None
+        for name in ("_task", "_scan"):
+            task = getattr(self, name, None)
+            if task is not None:
+                task.close()
+                setattr(self, name, None)
 
     def __enter__(self) -> "Landmarker":
         return self

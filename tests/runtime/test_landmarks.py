@@ -115,6 +115,26 @@ def test_one_tracked_face_stays_when_another_appears(shared, landmarker):
     assert np.allclose(after[-1].landmarks, before.landmarks, atol=8.0)  # the same face, tracked
 
 
+def test_with_more_faces_the_largest_becomes_the_driver_at_the_next_scan(shared, landmarker):
+    # num_faces=2: a small face is tracked alone; a larger one comes into view; the next scan
+    # (every 0.2 s here, 5 frames at 25 fps) moves tracking onto it.
+    import cv2
+
+    img = first_frame(shared / "videos/grid/brbk7n.mpg")
+    scene = np.zeros((288, 360 + 216, 3), np.uint8)
+    scene[:173, :216] = cv2.resize(img, (216, 173))  # the small face alone on the left
+    with Landmarker(landmarker, num_faces=2, scan_every_s=0.2) as lm:
+        first = lm(Frame(scene.copy(), 0, 0.0))
+        scene[:, 216:] = img  # a larger face appears on the right
+        faces = [lm(Frame(scene, i, i / 25)) for i in range(1, 9)]
+    with Landmarker(landmarker) as lm:
+        alone = lm(Frame(img, 0, 0.0))
+    assert first.n_faces == 1 and first.box[2] < 216
+    assert all(f.box[2] < 216 for f in faces[:4])  # frames 1-4: still the small one, before the scan
+    assert all(f.box[0] > 216 and f.n_faces == 2 for f in faces[4:])  # from frame 5 (t = 0.2 s) on
+    assert np.allclose(faces[-1].landmarks - [216, 0], alone.landmarks, atol=8.0)
+
+
 def test_no_face_in_black_white_or_noise(landmarker, rng):
     frames = [np.zeros((288, 360, 3), np.uint8), np.full((288, 360, 3), 255, np.uint8),
               rng.integers(0, 256, (288, 360, 3), dtype=np.uint8)]
