@@ -12,6 +12,7 @@ the landmarker overlap in drowsy run. Without --video, a 640x480 clip is made fr
 of ../shared (scaled to fit, padded, looped to --frames) in a temp dir; it is never kept.
 
     python scripts/bench_overhead.py [--video CLIP] [--frames 300] [--reps 5] [--serial]
+    python scripts/bench_overhead.py --make-clip /tmp/clip640.mp4 --frames 813   # for drowsy bench --video
 """
 
 from __future__ import annotations
@@ -101,8 +102,12 @@ def main() -> int:
     p.add_argument("--serial", action="store_true", help="also time drowsy run --no-parallel")
     p.add_argument("--model", type=Path, help="eye model (default: the bundled one)")
     p.add_argument("--landmarker", type=Path, help="face landmarker .task (default: ../shared's, else the user cache)")
+    p.add_argument("--make-clip", type=Path, metavar="PATH", help="only write the 640x480 clip to PATH")
     p.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)  # the child process of (a)
     args = p.parse_args()
+    if args.make_clip:
+        print(f"wrote {make_clip(args.source, args.make_clip, args.frames)}")
+        return 0
     dev_copy = shared_dir() / "models" / "face_landmarker.task"
     landmarker = args.landmarker or (dev_copy if dev_copy.is_file() else resolve_landmarker(None, download=False))
     if args.reference:
