@@ -90,8 +90,9 @@ class IterSource:
 
 
 class _Mailbox:
-    """A one-frame slot where the newest frame wins: a put replaces an item not taken yet (its
-    frame is counted as dropped; its events go on with the new item). The end comes after."""
+    """A one-frame slot where the newest frame wins: a new frame replaces one not taken yet
+    (counted as dropped); events are never lost (they go on with the item that stays), and a
+    read that brought no frame does not displace one. The end comes after."""
 
     def __init__(self):
         self._cond = threading.Condition()
@@ -100,8 +101,12 @@ class _Mailbox:
 
     def put(self, item, timeout: float | None = None) -> None:
         with self._cond:
-            if self._items and isinstance(item, _Item) and isinstance(self._items[-1], _Item):
-                old = self._items.pop()
+            old = self._items[-1] if self._items else None
+            if isinstance(old, _Item) and isinstance(item, _Item):
+                if item.frame is None and old.frame is not None:
+                    old.events = old.events + item.events  # nothing newer: keep the waiting frame
+                    return
+                self._items.pop()
                 self.dropped += old.frame is not None
                 item.events = old.events + item.events
             self._items.append(item)

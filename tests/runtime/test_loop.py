@@ -159,3 +159,22 @@ def test_any_iterable_of_frames_is_a_source():
             steps = list(loop)
         assert [s.result.frame.index for s in steps] == list(range(7))
         assert all(s.result.state.closed is None for s in steps)  # no face: not assessable
+
+
+def test_a_read_without_a_frame_never_displaces_a_waiting_frame():
+    # Newest frame wins only against a newer frame: a camera that goes quiet (reads time out)
+    # must not lose the frame still waiting for the landmarker, nor any event.
+    from drowsy.runtime.loop import _Item, _Mailbox
+    from drowsy.types import Event
+
+    box = _Mailbox()
+    frame = Frame(np.zeros((4, 4, 3), np.uint8), 0, 0.0)
+    box.put(_Item(frame, 1.0, 0.0, ()))
+    box.put(_Item(None, 100.0, 0.1, (Event(0.1, "camera_lost"),)))
+    item = box.get_nowait()
+    assert item.frame is frame and [e.kind for e in item.events] == ["camera_lost"] and box.dropped == 0
+    newer = Frame(frame.image, 1, 0.3)
+    box.put(_Item(frame, 1.0, 0.0, (Event(0.2, "camera_back"),)))
+    box.put(_Item(newer, 1.0, 0.3, ()))
+    item = box.get_nowait()
+    assert item.frame is newer and [e.kind for e in item.events] == ["camera_back"] and box.dropped == 1
