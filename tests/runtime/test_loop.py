@@ -1,5 +1,5 @@
 """The frame loop (Pipeline.run): stages overlapping in threads give exactly the serial output,
-a failing stage is one line and exit 1, a live source that outpaces the pipeline has its older
+a failing stage is one line and exit 1, SIGTERM flushes and ends the threads, a live source that outpaces the pipeline has its older
 frames dropped and counted, and files never lose a frame."""
 
 from __future__ import annotations
@@ -178,3 +178,27 @@ def test_a_read_without_a_frame_never_displaces_a_waiting_frame():
     box.put(_Item(newer, 1.0, 0.3, ()))
     item = box.get_nowait()
     assert item.frame is newer and [e.kind for e in item.events] == ["camera_back"] and box.dropped == 1
+
+
+@pytest.mark.mediapipe
+def test_sigterm_during_a_parallel_run_flushes_and_ends_its_threads(capsys, shared, tmp_path, tiny_model):
+    import os
+    import signal
+
+    out = tmp_path / "out.jsonl"
+
+    def send_when_running():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if out.exists() and len(out.read_text().splitlines()) >= 5:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=send_when_running, daemon=True).start()
+    code, err = run(capsys, "--video", shared / CLIP, "--model", tiny_model, "--realtime", "--parallel",
+                    "--headless", "--no-alarm", "--out", out)
+    lines = records(out)  # every line complete
+    assert code == 0 and 5 <= len(lines) < 75 and err[-1].startswith(f"drowsy run: {len(lines)} frames")
+    assert [r["frame"] for r in lines] == list(range(len(lines)))
+    assert not [t for t in threading.enumerate() if t.name in ("drowsy-reader", "drowsy-landmarks")]
