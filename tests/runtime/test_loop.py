@@ -1,6 +1,6 @@
 """The frame loop (Pipeline.run): stages overlapping in threads give exactly the serial output,
-a failing stage is one line and exit 1, SIGTERM flushes and ends the threads, a live source that outpaces the pipeline has its older
-frames dropped and counted, and files never lose a frame."""
+a failing stage is one line and exit 1, SIGTERM flushes and ends the threads, a live source that
+outpaces the pipeline has its older frames dropped and counted, and files never lose a frame."""
 
 from __future__ import annotations
 
