@@ -354,7 +354,7 @@ def test_the_largest_of_several_faces_is_used(clip_frames, landmarker):
     canvas = np.full((288, 720, 3), 128, np.uint8)
     canvas[:, :360] = big
     canvas[50:223, 450:666] = cv2.resize(big, (216, 173))  # the same face at 60 %
-    with Landmarker(landmarker) as lm:
+    with Landmarker(landmarker, num_faces=2) as lm:  # drowsy run --faces 2; the default tracks one
         face = lm(Frame(canvas, 0, 0.0))
     assert face is not None and face.n_faces == 2
     x0, _, x1, _ = face.box
