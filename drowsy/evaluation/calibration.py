@@ -106,7 +106,7 @@ def replay(results: list, end_t: float, temporal, model_threshold: float) -> tup
     """The temporal stage (gate + monitor) under other settings over one pass: blink frame ranges."""
     from ..runtime.gate import assessability
     from ..runtime.temporal import DrowsinessMonitor
-    from .clips import _frames_between
+    from .clips import frames_between
 
     monitor, events = DrowsinessMonitor(temporal, model_threshold), []
     for r in results:  # as Pipeline.__call__ does
@@ -115,7 +115,7 @@ def replay(results: list, end_t: float, temporal, model_threshold: float) -> tup
     events += monitor.finish(end_t)
     t = np.array([r.frame.t for r in results])
     frames = np.array([r.frame.index for r in results])
-    spans = (_frames_between(t, float(e.data["start"]), float(e.data["start"]) + float(e.data["duration_s"]))
+    spans = (frames_between(t, float(e.data["start"]), float(e.data["start"]) + float(e.data["duration_s"]))
              for e in events if e.kind == "blink")
     return tuple((int(frames[i]), int(frames[j])) for i, j in (s for s in spans if s is not None))
 
