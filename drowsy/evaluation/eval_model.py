@@ -21,13 +21,14 @@ import numpy as np
 from ..errors import DrowsyError, UsageError
 from ..settings import CROP_SIZE, FALLBACK_THRESHOLD
 
-CONDITIONS = {"mrl": ("glasses", "lighting", "sensor", "reflections"), "cew": ("side",)}
+CONDITIONS = {"mrl": ("glasses", "lighting", "sensor", "reflections"), "cew": ("side",),
+              "video": ("source", "degrade", "glasses", "view", "side")}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="eye model .onnx or .pt checkpoint (default: the bundled model)")
     p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="data folders")
-    p.add_argument("--format", nargs="+", choices=("auto", "cew", "mrl", "folders"), default=["auto"],
+    p.add_argument("--format", nargs="+", choices=("auto", "cew", "mrl", "folders", "numbered", "video"), default=["auto"],
                    help="force the format: one for all folders or one per folder")
     p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
                    help="score every crop (default) or one part of the training split")

@@ -23,7 +23,8 @@ import numpy as np
 from ..errors import DrowsyError
 from ..settings import CROP_SIZE
 
-FORMATS = ("cew", "mrl", "folders")
+FORMATS = ("cew", "mrl", "folders", "numbered", "video")
+NUMBERED_BLOCK = 20  # numbered layout: files n // 20 form one split unit (consecutive = often one face)
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 CEW_DIRS = {"closedLeftEyes": 1, "closedRightEyes": 1, "openLeftEyes": 0, "openRightEyes": 0}
 # sSSSS_IIIII_G_GL_E_R_L_SS.png: subject, image id, gender, glasses, eye state (0 closed,
@@ -72,8 +73,14 @@ class EyeData:
                 "open": int(len(self) - self.closed.sum()), "groups": int(len(np.unique(self.group)))}
 
 
+def _numbered(root: Path) -> bool:
+    """open/ and closed/ holding only files named by a number (`_12.png`, `12.png`)."""
+    files = [p for sub in ("open", "closed") for p in _images_in(root / sub)]
+    return bool(files) and all(re.fullmatch(r"_?\d+", p.stem) for p in files)
+
+
 def detect_format(root: Path) -> str:
-    """cew, mrl or folders, from the folder names; DrowsyError when none fits."""
+    """cew, mrl, numbered, folders or video, from the folder names; DrowsyError when none fits."""
     if not root.is_dir():
         raise DrowsyError(f"data folder not found: {root}")
     names = {p.name for p in root.iterdir() if p.is_dir()}
@@ -82,8 +89,10 @@ def detect_format(root: Path) -> str:
     if any(re.fullmatch(r"s\d{4}", n) for n in names):
         return "mrl"
     if {"open", "closed"} <= names:
-        return "folders"
-    raise DrowsyError(f"{root}: not a CEW, MRL or open/closed folder layout (use --format to force one)")
+        return "numbered" if _numbered(root) else "folders"
+    if any(root.rglob("*.eyestate.csv")):
+        return "video"
+    raise DrowsyError(f"{root}: not a CEW, MRL, open/closed or labelled-video layout (use --format to force one)")
 
 
 def _images_in(d: Path) -> list[Path]:
@@ -146,7 +155,16 @@ def _list_folders(root: Path) -> tuple[list[Path], dict]:
     return files, {"closed": closed, "group": group, "conditions": {}}
 
 
-_LISTERS = {"cew": _list_cew, "mrl": _list_mrl, "folders": _list_folders}
+def _list_numbered(root: Path) -> tuple[list[Path], dict]:
+    """open/ and closed/ with numbered files and no person ids (../shared/data/kaggle_eyes):
+    the split unit is a block of NUMBERED_BLOCK consecutive numbers, the same block in both
+    classes, since neighbouring numbers are often the two eyes of one face."""
+    files, meta = _list_folders(root)
+    meta["group"] = [f"block{int(p.stem.lstrip('_')) // NUMBERED_BLOCK}" for p in files]
+    return files, meta
+
+
+_LISTERS = {"cew": _list_cew, "mrl": _list_mrl, "folders": _list_folders, "numbered": _list_numbered}
 
 
 def read_crop(path: Path, size: int) -> np.ndarray:
@@ -191,9 +209,15 @@ def load_dataset(root: str | os.PathLike, fmt: str = "auto", size: int = CROP_SI
     root = Path(root)
     fmt = detect_format(root) if fmt == "auto" else fmt
     if fmt not in FORMATS:
-        raise DrowsyError(f"unknown data format {fmt!r}: choose auto, cew, mrl or folders")
+        raise DrowsyError(f"unknown data format {fmt!r}: choose auto, {', '.join(FORMATS)}")
     if not root.is_dir():
         raise DrowsyError(f"data folder not found: {root}")
+    if fmt == "video":  # the runtime's own crops of labelled clips (cached per clip)
+        from .videodata import load_video_dataset
+
+        if size != 24:
+            raise DrowsyError("the video format cuts 24 × 24 crops (the runtime's CropSpec)")
+        return load_video_dataset(root, limit=limit, log=print)
     files, meta = _LISTERS[fmt](root)
     if not files:
         raise DrowsyError(f"{root}: no images found for the {fmt} layout")

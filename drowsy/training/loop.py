@@ -59,6 +59,7 @@ class TrainSet:
     val_images: np.ndarray
     val_closed: np.ndarray
     label_smoothing: float = 0.03  # targets pulled this far towards 0.5: MRL has label noise
+    group_power: float | None = None  # this set's sampling power (None: FitConfig.group_power)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
     ema = copy.deepcopy(net)
     pipeline = build_pipeline(cfg.size, cfg.augment)
     # Same number of crops per (set, class) cell; the 62k/3.9k imbalance is handled here.
-    cells = [(s, idx, _group_cdf(s.train_group[idx], cfg.group_power))
+    cells = [(s, idx, _group_cdf(s.train_group[idx], cfg.group_power if s.group_power is None else s.group_power))
              for s in sets for c in (0, 1) if len(idx := np.flatnonzero(s.train_closed == c))]
     if not cells:
         raise ValueError("no training crops")

@@ -20,6 +20,7 @@ PARTS = ("train", "val", "test")
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
 STRATA = {"mrl": "sensor"}  # condition that val and test must each show several values of
 MAX_ATTEMPTS = 2000
+VIDEO_FOLDS = 4  # labelled clips: persons in 4 folds; --split-seed picks which one is test
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class Split:
     def describe(self, data: EyeData, list_groups: int = 12) -> dict:
         """Sizes per part; the group names too when there are few (MRL subjects)."""
         out = {"seed": self.seed, "fractions": list(self.fractions), "attempt": self.attempt,
-               "violations": self.violations, "unit": "subject" if data.fmt == "mrl" else "group"}
+               "violations": self.violations,
+               "unit": {"mrl": "subject", "video": "person", "numbered": "block of 20 numbers"}.get(data.fmt, "group")}
         for name in PARTS:
             idx = self.part(name)
             groups = np.unique(data.group[idx])
@@ -75,8 +77,30 @@ def _violations(data: EyeData, parts: list[np.ndarray], fractions: np.ndarray, s
     return bad
 
 
+def person_folds(data: EyeData, seed: int = 0, k: int = VIDEO_FOLDS) -> Split:
+    """Leave-people-out folds for the video format, where a random cut by group count would
+    put one 560-frame ZJU person against a few 75-frame GRID speakers. Within each source
+    folder (zju, grid, ...) the persons are sorted and dealt round-robin into k folds, so
+    every fold holds about the same mix. Fold `seed % k` is test, the next one val."""
+    test_fold = seed % k
+    fold = np.empty(len(data), dtype=int)
+    source = data.conditions.get("source", np.full(len(data), ""))
+    for src in np.unique(source):
+        persons = np.unique(data.group[source == src])
+        for rank, person in enumerate(persons):
+            fold[(source == src) & (data.group == person)] = rank % k
+    test = np.flatnonzero(fold == test_fold)
+    val = np.flatnonzero(fold == (test_fold + 1) % k)
+    train = np.flatnonzero((fold != test_fold) & (fold != (test_fold + 1) % k))
+    parts = [train, val, test]
+    bad = sum(int(len(np.unique(data.closed[p])) < 2) for p in parts)
+    return Split(train, val, test, seed, tuple(len(p) / max(len(data), 1) for p in parts), test_fold, bad)
+
+
 def grouped_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0) -> Split:
     """Split `data` by its groups; deterministic for a given group set and seed."""
+    if data.fmt == "video":
+        return person_folds(data, seed)
     f = np.asarray(fractions, dtype=float)
     if f.shape != (3,) or np.any(f < 0) or not np.isclose(f.sum(), 1.0) or f[0] <= 0:
         raise ValueError(f"fractions must be 3 non-negative numbers summing to 1, got {fractions}")

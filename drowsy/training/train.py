@@ -27,7 +27,7 @@ from ..settings import CROP_SIZE, FALLBACK_THRESHOLD
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", required=True, metavar="DIR",
                    help="data folders (CEW, MRL or DIR/open + DIR/closed), format detected per folder")
-    p.add_argument("--format", nargs="+", choices=("auto", "cew", "mrl", "folders"), default=["auto"],
+    p.add_argument("--format", nargs="+", choices=("auto", "cew", "mrl", "folders", "numbered", "video"), default=["auto"],
                    help="force the format: one for all folders or one per folder")
     p.add_argument("--out", default="export", help="output folder (default: export/)")
     p.add_argument("--arch", default=None, help="network (see drowsy.training.models.ARCHS; default: the selected one)")
@@ -44,9 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=8, help="epochs without a better validation EER before stopping")
     p.add_argument("--augment", type=float, default=1.0, metavar="STRENGTH",
                    help="scale every augmentation range and probability (0 = none, 1 = runtime-like; default 1)")
-    p.add_argument("--group-power", type=float, default=1.0,
+    p.add_argument("--group-power", type=float, nargs="+", default=[1.0], metavar="POWER",
                    help="sample a crop with weight (crops of its subject/face and class) ** -POWER: "
-                        "0 = every crop alike, 1 = every subject alike (default 1)")
+                        "0 = every crop alike, 1 = every subject alike; one value or one per --data folder "
+                        "(default 1)")
     p.add_argument("--balance", nargs="+", default=[], metavar="CONDITION",
                    help="also sample every value of these per-crop conditions alike within a group, "
                         "e.g. --balance glasses: an MRL subject's crops with and without glasses weigh the same")
@@ -83,7 +84,7 @@ def _check_args(args) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.limit is not None and args.limit < 8:
         raise UsageError("--limit must be at least 8")
-    if not 0.0 <= args.group_power <= 2.0:
+    if not all(0.0 <= g <= 2.0 for g in args.group_power):
         raise UsageError("--group-power must be between 0 and 2")
     if not 0.0 <= args.augment <= 2.0:
         raise UsageError("--augment must be between 0 and 2")
@@ -175,11 +176,22 @@ def _report(out: Path, metrics: dict, threshold: float, best_epoch: int) -> None
     print(f"next: drowsy export-onnx --checkpoint {out / 'eye_state.pt'} --out {out / 'eye_state.onnx'}")
 
 
+def _data_notes(data) -> dict:
+    """What the summary does not say: for labelled clips, the conditions their crops were cut
+    under and the persons (so an evaluation can tell which people the model has seen)."""
+    if data.fmt != "video":
+        return {}
+    from .videocrops import describe_conditions
+
+    return {"conditions": json.loads(describe_conditions()), "persons": sorted(set(data.group.tolist()))}
+
+
 def main(args: argparse.Namespace) -> int:
     _check_args(args)
     formats = _per_folder(args, "format")
     smoothing = _per_folder(args, "label-smoothing")
     fractions = _per_folder(args, "train-fraction")
+    powers = _per_folder(args, "group-power")
     try:
         import torch
     except ImportError:
@@ -198,11 +210,11 @@ def main(args: argparse.Namespace) -> int:
     datas, sets, leak = _load_and_split(args, formats, fractions)
     groups = [_sampling_group(d, args.balance) for d, _ in sets]
     train_sets = [TrainSet(d.name, d.images[s.train], d.closed[s.train], g[s.train], d.images[s.val], d.closed[s.val],
-                           eps) for (d, s), g, eps in zip(sets, groups, smoothing)]
+                           eps, gp) for (d, s), g, eps, gp in zip(sets, groups, smoothing, powers)]
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                     lr=lr, patience=args.patience, seed=args.seed, augment=AugmentConfig().scaled(args.augment),
-                    group_power=args.group_power, weight_decay=args.weight_decay, dropout=args.dropout,
+                    group_power=powers[0], weight_decay=args.weight_decay, dropout=args.dropout,
                     distill=args.distill if teachers else 0.0)
     progress = not args.no_progress and sys.stderr.isatty()
     result = fit(train_sets, cfg, init_state, progress=progress, teachers=teachers)
@@ -224,7 +236,7 @@ def main(args: argparse.Namespace) -> int:
         "arch": arch, "size": CROP_SIZE, "threshold": float(threshold), "best_epoch": result.best_epoch,
         "refit": "train+val" if args.refit else None,
         "fit": cfg.to_dict(), "init": str(args.init) if args.init else None,
-        "data": [{**d.summary(), "format": d.fmt, "root": str(a)} for d, a in zip(datas, args.data)],
+        "data": [{**d.summary(), "format": d.fmt, "root": str(a), **_data_notes(d)} for d, a in zip(datas, args.data)],
         "splits": {d.name: s.describe(d) for d, s in sets}, "leak_check": leak.to_json(), "metrics": metrics,
         "options": {k: v for k, v in vars(args).items()
                     if not k.startswith("_") and isinstance(v, (str, int, float, bool, list, type(None)))},
