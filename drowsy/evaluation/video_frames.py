@@ -59,13 +59,16 @@ def evaluate_frames(root: str | Path, models: dict[str, Path], persons: list[str
         s["EAR"] = -t.ear  # negated: higher = closed, like the others
         rows.append((t, s))
     slices: dict[str, list] = {"all": rows}
-    for t, s in rows:
-        slices.setdefault(f"condition={t.condition}", []).append((t, s))
-        if t.condition == "clean":
-            for key in ("person", "glasses", "view", "source"):
-                slices.setdefault(f"{key}={t.info[key]}", []).append((t, s))
+    for c in conditions:
+        slices[f"condition={c}"] = [(t, s) for t, s in rows if t.condition == c]
+    clean = [(t, s) for t, s in rows if t.condition == "clean"]
+    for key in ("source", "glasses", "view", "person"):
+        for value in sorted({t.info[key] for t, _ in clean}):
+            slices[f"{key}={value}"] = [(t, s) for t, s in clean if t.info[key] == value]
     out = {}
     for name, members in slices.items():
+        if not members:
+            continue
         y = np.concatenate([t.closed for t, _ in members])
         out[name] = {m: _figures(y, np.concatenate([s[m] for _, s in members])) for m in members[0][1]}
     return out

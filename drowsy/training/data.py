@@ -1,4 +1,4 @@
-"""Eye-state data sets: CEW, MRL and a plain open/closed folder layout → EyeData (numpy only).
+"""Eye-state data sets: CEW, MRL, open/closed folders (plain or numbered) and labelled clips → EyeData.
 
 Every loader returns the same thing: uint8 (N, S, S) grayscale crops, labels (1 = closed),
 the group each crop belongs to (the unit a split must keep together), and per-crop
@@ -6,7 +6,8 @@ conditions (MRL glasses, lighting, sensor...). Crops are brought to S × S the w
 is judged: CEW patches as they are (they are 24 × 24 already), everything else resized
 whole with INTER_AREA. Loading 62k MRL files takes a while, so the array is cached as .npz
 keyed by the file listing. Only numpy and cv2 here: `drowsy eval` on an ONNX model needs no torch.
-Splits live in drowsy/splits.py.
+Labelled clips (the `video` format) are cut by the runtime itself: drowsy.training.videodata.
+Splits live in drowsy/training/splits.py.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from ..settings import CROP_SIZE, FALLBACK_THRESHOLD
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", required=True, metavar="DIR",
-                   help="data folders (CEW, MRL or DIR/open + DIR/closed), format detected per folder")
+                   help="data folders (CEW, MRL, DIR/open + DIR/closed, or clips with <clip>.eyestate.csv labels), "
+                        "format detected per folder")
     p.add_argument("--format", nargs="+", choices=("auto", "cew", "mrl", "folders", "numbered", "video"), default=["auto"],
                    help="force the format: one for all folders or one per folder")
     p.add_argument("--out", default="export", help="output folder (default: export/)")

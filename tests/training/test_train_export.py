@@ -106,7 +106,8 @@ def test_fine_tune_on_a_folder_of_eyes(trained, shared, tmp_path):
                  "--no-progress"]) == 0
     cfg = torch.load(out / "eye_state.pt", weights_only=True)["config"]
     assert cfg["arch"] == "c8-16-32" and cfg["init"].endswith("eye_state.pt")
-    assert cfg["data"][0]["format"] == "folders"
+    # Files named by number are taken as consecutive shots: split in blocks of 20 numbers.
+    assert cfg["data"][0]["format"] == "numbered"
 
 
 def test_distil_from_a_teacher_with_glasses_balanced(trained, shared, tmp_path):

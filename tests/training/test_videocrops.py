@@ -199,3 +199,15 @@ def test_kaggle_eyes_is_split_by_blocks(shared):
     parts = [set(d.group[s.part(p)]) for p in ("train", "val", "test")]
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
     assert len(parts[0] | parts[1] | parts[2]) == 37  # numbers 0..725 in blocks of 20
+
+
+def test_frame_score_is_the_runtime_fusion():
+    from drowsy.training.videodata import FrameTable, frame_scores
+
+    crops = np.zeros((3, 2, 9, 24, 24), np.uint8)
+    crops[0, 0] = 90  # frame 0: right eye crops score 90/255 each, left eye 0
+    crops[1, :, :4] = 255  # frame 1: 4 of 9 crops of each eye score 1
+    table = FrameTable({}, "clean", np.arange(3), np.zeros(3, bool), crops, np.zeros(3), np.zeros(3))
+    p = frame_scores(lambda x: x.reshape(len(x), -1).mean(axis=1) / 255.0, table)
+    # Mean over each eye's 9 crops, then the mean of both eyes (EyeScores.fused).
+    assert np.allclose(p, [90 / 255 / 2, 4 / 9, 0.0])
