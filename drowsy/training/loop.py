@@ -76,6 +76,14 @@ def _group_cdf(groups: np.ndarray, power: float) -> np.ndarray:
     return np.cumsum(counts[inverse].astype(np.float64) ** -power)
 
 
+def _cells(sets: list[TrainSet], cfg: FitConfig) -> list[tuple[TrainSet, np.ndarray, np.ndarray]]:
+    """(set, crop indices, sampling cdf) per (set, class): every batch takes the same number of
+    crops from each, so the 62k/3.9k imbalance between sets is handled here. Within a cell a
+    crop weighs (crops of its group) ** -power, with the set's own power if it has one."""
+    return [(s, idx, _group_cdf(s.train_group[idx], cfg.group_power if s.group_power is None else s.group_power))
+            for s in sets for c in (0, 1) if len(idx := np.flatnonzero(s.train_closed == c))]
+
+
 def predict(net: nn.Module, images: np.ndarray, batch: int = 4096) -> np.ndarray:
     """P(closed) of uint8 crops (N, S, S) with the net in eval mode (no augmentation)."""
     net.eval()
@@ -145,9 +153,7 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
         net.load_state_dict(init_state)
     ema = copy.deepcopy(net)
     pipeline = build_pipeline(cfg.size, cfg.augment)
-    # Same number of crops per (set, class) cell; the 62k/3.9k imbalance is handled here.
-    cells = [(s, idx, _group_cdf(s.train_group[idx], cfg.group_power if s.group_power is None else s.group_power))
-             for s in sets for c in (0, 1) if len(idx := np.flatnonzero(s.train_closed == c))]
+    cells = _cells(sets, cfg)
     if not cells:
         raise ValueError("no training crops")
     per_cell = max(1, cfg.batch_size // len(cells))

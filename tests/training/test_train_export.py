@@ -158,6 +158,8 @@ def test_bad_options_are_usage_errors(trained, shared, capsys):
     assert main(["train", "--data", cew, "--label-smoothing", "0.1", "0.2"]) == 2  # two values, one folder
     assert main(["train", "--data", cew, "--weight-decay", "-1"]) == 2
     assert main(["train", "--data", cew, "--train-fraction", "0"]) == 2
+    assert main(["train", "--data", cew, "--group-power", "1", "0"]) == 2  # two values, one folder
+    assert main(["train", "--data", cew, "--group-power", "3"]) == 2
     assert main(["train", "--data", cew, "--limit", "16", "--train-fraction", "0.01", "--out", "x"]) == 1
     assert main(["train", "--data", cew, "--limit", "16", "--balance", "hats", "--out", "x"]) == 2
     assert main(["export-onnx", "--checkpoint", str(trained / "eye_state.pt"), "--crop-scale", "0"]) == 2
@@ -181,3 +183,20 @@ def test_augmentation_keeps_crops_valid_and_varied():
     off = AugmentConfig(shift=0.0, scale=(1.0, 1.0), degrees=0.0, hflip=0.0, p_photometric=0.0, p_blur=0.0,
                         p_lowres=0.0, p_noise=0.0, p_dark=0.0, p_infrared=0.0)
     assert torch.equal(augment_batch(x, build_pipeline(24, off)), x.float() / 255)
+
+
+def test_group_power_per_data_set():
+    from drowsy.training.loop import FitConfig, TrainSet, _cells
+
+    # Set a: one subject with 90 crops and one with 10, per class.
+    group = np.array(["big"] * 90 + ["small"] * 10)
+    closed = np.tile([0, 1], 50).astype(np.uint8)
+    imgs = np.zeros((100, 24, 24), np.uint8)
+    by_subject = TrainSet("a", imgs, closed, group, imgs[:2], closed[:2], group_power=1.0)
+    by_crop = TrainSet("b", imgs, closed, group, imgs[:2], closed[:2], group_power=0.0)
+    cells = _cells([by_subject, by_crop], FitConfig(arch="c8-16-32", group_power=0.5))
+    share = {}
+    for s, idx, cdf in cells:
+        w = np.diff(np.concatenate([[0.0], cdf]))
+        share[s.name] = w[group[idx] == "small"].sum() / w.sum()
+    assert np.isclose(share["a"], 0.5) and np.isclose(share["b"], 0.1)
