@@ -47,10 +47,10 @@ def _figures(y: np.ndarray, s: np.ndarray) -> dict:
 
 
 def evaluate_frames(root: str | Path, models: dict[str, Path], persons: list[str],
-                    conditions=CONDITIONS) -> dict:
+                    conditions=CONDITIONS, cache: Path | None = None) -> dict:
     """{slice: {method: {n, closed, auc, eer}}} for slices 'all', 'condition=…', 'person=…',
     'glasses=…', 'view=…' (the last three on clean frames)."""
-    tables = frame_tables(root, conditions, persons=set(persons))
+    tables = frame_tables(root, conditions, persons=set(persons), cache=cache)
     methods = {name: model_predictor(Path(p)) for name, p in models.items()}
     rows = []  # per table: labels, {method: scores}, keys
     for t in tables:

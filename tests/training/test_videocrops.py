@@ -85,13 +85,18 @@ def tiny_videos(shared, tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope="module")
+def tiny_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("videocrops")
+
+
 @pytest.mark.shared
 @pytest.mark.mediapipe
-def test_video_crops_are_labelled_cached_and_degraded(tiny_videos, tmp_path, monkeypatch):
+def test_video_crops_are_labelled_cached_and_degraded(tiny_videos, tiny_cache, monkeypatch):
     from drowsy.training import videocrops
     from drowsy.training.videodata import frame_tables, load_video_dataset
 
-    cache = tmp_path / "cache"
+    cache = tiny_cache
     data = load_video_dataset(tiny_videos, conditions=("clean", "jpeg"), cache=cache)
     assert detect_format(tiny_videos) == "video"
     assert data.images.shape[1:] == (24, 24) and data.images.dtype == np.uint8
@@ -211,3 +216,39 @@ def test_frame_score_is_the_runtime_fusion():
     p = frame_scores(lambda x: x.reshape(len(x), -1).mean(axis=1) / 255.0, table)
     # Mean over each eye's 9 crops, then the mean of both eyes (EyeScores.fused).
     assert np.allclose(p, [90 / 255 / 2, 4 / 9, 0.0])
+
+
+def test_every_condition_degrades_the_frame():
+    from drowsy.training.videocrops import CONDITIONS, apply_condition
+    from drowsy.types import Frame
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (96, 120, 3), dtype=np.uint8), (0, 0), 2)
+    frame = Frame(img, index=7, t=0.25)
+    seen = []
+    for c in CONDITIONS:
+        out = apply_condition(frame, c)
+        assert (out.index, out.t) == (7, 0.25) and out.image.dtype == np.uint8
+        seen.append(out.image)
+    assert seen[0] is img  # clean is the frame as decoded
+    assert seen[CONDITIONS.index("lowres")].shape == (32, 40, 3)
+    for c, x in zip(CONDITIONS[1:], seen[1:]):
+        assert x.shape != img.shape or np.abs(x.astype(int) - img).mean() > 0.5, c
+    with pytest.raises(Exception, match="unknown condition"):
+        apply_condition(frame, "fog")
+
+
+@pytest.mark.shared
+@pytest.mark.mediapipe
+def test_frame_figures_rank_models_and_baselines(tiny_videos, tiny_cache, tmp_path):
+    from conftest import make_tiny_eye_model
+    from drowsy.evaluation.video_frames import evaluate_frames, format_table
+
+    model = make_tiny_eye_model(tmp_path / "tiny.onnx")  # P(closed) = darkness of the crop
+    r = evaluate_frames(tiny_videos, {"tiny": model}, ["zju:000001"], conditions=("clean",), cache=tiny_cache)
+    assert list(r["all"]) == ["tiny", "eyeBlink", "EAR"]
+    # 16 frames with a face and a clear label, 3 of them closed (15-17), in every slice.
+    assert {k: v["EAR"]["n"] for k, v in r.items()} == {k: 16 for k in r}
+    assert r["all"]["EAR"]["closed"] == 3 and r["all"]["EAR"]["auc"] > 0.9  # EAR sees these blinks
+    assert set(r) == {"all", "condition=clean", "source=zju", "glasses=none", "view=frontal", "person=zju:000001"}
+    assert len(format_table(r)) == 2 + len(r)
