@@ -128,7 +128,8 @@ def masks(smp: Samples, live: bool) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float, name: str,
-            sha256: str, source: str, rule: str = prof.HYSTERESIS_RULE) -> prof.Profile:
+            sha256: str, source: str, rule: str = prof.HYSTERESIS_RULE,
+            threshold_rule: str = prof.THRESHOLD_RULE) -> prof.Profile:
     """The profile of one calibration, or DrowsyError saying what data were missing."""
     open_m, closed_m, closures = masks(smp, live)
     st = _stats(smp, open_m, closed_m)
@@ -145,7 +146,7 @@ def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float,
         if closed_med < open_q + prof.MARGIN:
             raise DrowsyError(f"the eyes did not look closed during 'close your eyes' (median score "
                               f"{closed_med:.2f}, open eyes up to {open_q:.2f}): calibrate again")
-    thr, hyst, note = prof.derive(open_q, closed_med, closures, model_threshold, hysteresis, rule)
+    thr, hyst, note = prof.derive(open_q, closed_med, closures, model_threshold, hysteresis, rule, threshold_rule)
     yaw_c, pitch_c = (round(float(np.median(x[open_m])), 3) for x in (smp.yaw, smp.pitch))
     for key, v in (("yaw_centre_deg", yaw_c), ("pitch_centre_deg", pitch_c)):
         if abs(v) > prof.MAX_CENTRE_DEG[key]:
@@ -179,7 +180,7 @@ def check_out(out: str, inputs, force: bool) -> Path:
 def main(args: argparse.Namespace) -> int:
     from ..paths import default_eye_model, mask_url, resolve_landmarker, sha256_of
     from ..settings import MAX_JITTER, SourceConfig
-    from .calibrate_collect import collect
+    from .calibrate_collect import calibration_pipeline, collect
     from .classify import EyeClassifier
     from .sources import open_source
 
@@ -195,8 +196,8 @@ def main(args: argparse.Namespace) -> int:
     source_cfg = SourceConfig(camera=args.camera or 0, video=args.video, url=args.url)
     label = (f"video {Path(args.video).name}" if args.video else
              f"stream {mask_url(args.url)}" if args.url else f"camera {args.camera}")
-    with open_source(source_cfg) as source:
-        smp = collect(source, classifier, landmarker, args.jitter, live=live, headless=args.headless)
+    with calibration_pipeline(classifier, landmarker, args.jitter) as pipeline, open_source(source_cfg) as source:
+        smp = collect(source, pipeline, live=live, headless=args.headless)
     p = measure(smp, live, classifier.threshold, classifier.hysteresis, args.name or out.stem,
                 sha256_of(model), label)
     prof.write(p, out)

@@ -1,8 +1,9 @@
 """One calibration pass over a source: the pipeline's stages up to the scores, per frame, and the
 prompts that guide a driver through a live calibration (window overlay and terminal).
 
-Each frame is judged by the run's own gate (default limits, pose measured from facing the camera):
-a frame the gate rejects keeps its pose but has no score, as in `drowsy run`.
+The frames go through the run's own frame loop and pipeline (Pipeline.run) with default settings:
+a frame the gate rejects (pose measured from facing the camera) keeps its pose but has no score,
+as in `drowsy run`.
 """
 
 from __future__ import annotations
@@ -61,53 +62,51 @@ def overlay(image: np.ndarray, text: str, left_s: float, face: bool) -> np.ndarr
     return out
 
 
-def _score(frame, landmarker, cropper, classifier, gate):
-    """(face, yaw, pitch, fused, per-eye) of one frame; nan scores when the gate rejects it."""
-    from .gate import assessability
-
-    face = landmarker(frame)
-    nan = (np.nan, np.nan)
-    if face is None:
-        return False, np.nan, np.nan, np.nan, nan
-    try:
-        crops = cropper(frame, face)
-    except DrowsyError:  # degenerate landmarks: as the pipeline, no face
-        return False, np.nan, np.nan, np.nan, nan
-    if assessability(face, crops, gate) is not None:
-        return True, face.yaw_deg, face.pitch_deg, np.nan, nan
-    scores = classifier(crops)
-    return True, face.yaw_deg, face.pitch_deg, scores.fused, tuple(float(v) for v in scores.p_closed)
+def _row(r) -> tuple:
+    """(face, fused, right, left, yaw, pitch) of one frame's result; nan scores where the gate
+    rejected it (the state is then neither open nor closed), nan pose without a face."""
+    if r.face is None:
+        return (False, np.nan, np.nan, np.nan, np.nan, np.nan)
+    if r.state.closed is None:
+        return (True, np.nan, np.nan, np.nan, r.face.yaw_deg, r.face.pitch_deg)
+    return (True, r.scores.fused, *(float(v) for v in r.scores.p_closed), r.face.yaw_deg, r.face.pitch_deg)
 
 
-def collect(source, classifier, landmarker_path, jitter: int, live: bool, headless: bool = True) -> Samples:
-    """Every frame of a video, or the guided schedule of a live source, as Samples."""
-    from .crop import Cropper
-    from .landmarks import Landmarker
+def calibration_pipeline(classifier, landmarker, jitter: int):
+    """The run's own pipeline with default settings (pose gate from facing the camera);
+    `landmarker`: a .task path, or a landmark stage (evaluation: a recorded pass)."""
+    from .pipeline import Pipeline
+    from ..settings import ModelConfig, RunConfig
+
+    if callable(landmarker):
+        return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter)), classifier, landmarker)
+    return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter, landmarker=str(landmarker))), classifier)
+
+
+def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
+    """Every frame of a video, or the guided schedule of a live source, as Samples, walked through
+    the run's frame loop (Pipeline.run)."""
     from .render import Window
-    from ..settings import TemporalConfig
 
-    gate, cropper = TemporalConfig(), Cropper(classifier.spec, jitter)
     guide = Guide() if live else None
     window = Window("drowsy calibrate", headless=headless or not live,
                     warn=lambda m: print(f"{PROG}: warning: {m}", file=sys.stderr))
     rows, t0 = [], None
     try:
-        with Landmarker(landmarker_path, blendshapes=False) as landmarker:
-            while True:
-                frame = source.read(timeout_s=0.1)
-                if frame is None:
-                    if source.ended:
-                        break
+        with pipeline.run(source) as loop:
+            for step in loop:
+                r = step.result
+                if r is None:  # no frame within the loop's timeout: keep the window responsive
                     if not window.poll():
                         raise DrowsyError("calibration stopped before it was done (window closed)")
                     continue
-                t0 = frame.t if t0 is None else t0
-                step = guide(frame.t - t0) if guide else ("video", "", 0.0)
-                if step is None:
+                t0 = r.frame.t if t0 is None else t0
+                phase = guide(r.frame.t - t0) if guide else ("video", "", 0.0)
+                if phase is None:
                     break
-                face, yaw, pitch, fused, eyes = _score(frame, landmarker, cropper, classifier, gate)
-                rows.append((frame.t, face, fused, *eyes, yaw, pitch, step[0]))
-                if window.active and not window.show(overlay(frame.image, step[1], step[2], face)):
+                row = _row(r)
+                rows.append((r.frame.t, *row, phase[0]))
+                if window.active and not window.show(overlay(r.frame.image, phase[1], phase[2], row[0])):
                     raise DrowsyError("calibration stopped before it was done (q pressed or window closed)")
     finally:
         window.close()

@@ -51,9 +51,7 @@ class Pipeline:
         t2 = perf_counter()
         scores = self.classifier(crops, face) if crops is not None else None
         t3 = perf_counter()
-        reason = assessability(face, crops, self.monitor.cfg)  # None: a face, hence crops and scores
-        p_closed = scores.fused if reason is None else None
-        state = self.monitor.update(frame.t, p_closed, reason)
+        state = judge(self.monitor, frame.t, face, crops, scores)
         t4 = perf_counter()
         # "total" is the sum of the stages, not a wall-clock span: with the stages on different
         # threads, the span would include the time a frame waits in a queue ("latency" has that).
@@ -96,13 +94,11 @@ class Pipeline:
         from .crop import Cropper
         from .landmarks import Landmarker
         from ..paths import default_eye_model, resolve_landmarker
-        from .temporal import DrowsinessMonitor
 
         m = cfg.model
         if classifier is None:
             classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
-        # Before the landmarker: nothing to close.
-        monitor = DrowsinessMonitor(cfg.temporal, classifier.threshold, classifier.hysteresis)
+        monitor = monitor_for(cfg.temporal, classifier)  # before the landmarker: nothing to close
         if landmarker is None:
             # Blendshapes only when the model's eye fusion uses them: they cost a fraction of a
             # millisecond per frame.
@@ -121,3 +117,18 @@ class Pipeline:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def monitor_for(temporal, classifier):
+    """The temporal stage for these settings and eye model: the settings' threshold and hysteresis
+    when given (a flag, a config, a driver profile), else the model's own (its metadata)."""
+    from .temporal import DrowsinessMonitor
+
+    return DrowsinessMonitor(temporal, classifier.threshold, classifier.hysteresis)
+
+
+def judge(monitor, t: float, face: Face | None, crops, scores) -> Drowsiness:
+    """The gate (monitor.cfg's pose and light limits), then the temporal stage, for one frame.
+    Also used to replay recorded scores under other settings (evaluation/calibration.py)."""
+    reason = assessability(face, crops, monitor.cfg)  # None: a face, hence crops and scores
+    return monitor.update(t, scores.fused if reason is None else None, reason)

@@ -175,7 +175,7 @@ def test_a_profile_from_a_labelled_clip_catches_blinks_on_another_clip(capsys, s
 def test_a_guided_live_calibration_from_a_replayed_camera(shared, capsys):
     """A 'camera' at 5 fps replaying a real GRID clip: open eyes, a held closed frame when told to
     close them, two short blinks after; the ground truth is the construction."""
-    from drowsy.runtime.calibrate_collect import collect
+    from drowsy.runtime.calibrate_collect import calibration_pipeline, collect
     from drowsy.runtime.capture import ArraySource, VideoSource
     from drowsy.runtime.classify import EyeClassifier
 
@@ -186,8 +186,8 @@ def test_a_guided_live_calibration_from_a_replayed_camera(shared, capsys):
     schedule += [opened[i] for i in range(10)] + [frames[22]] + [opened[i] for i in range(10, 20)] + \
         [frames[22]] + [opened[i] for i in range(20, 30)]  # blink phase
     classifier = EyeClassifier(default_eye_model(), device="cpu", threads=1)
-    smp = collect(ArraySource(schedule, fps=5.0), classifier, shared / "models/face_landmarker.task", 8,
-                  live=True, headless=True)
+    with calibration_pipeline(classifier, shared / "models/face_landmarker.task", 8) as pipeline:
+        smp = collect(ArraySource(schedule, fps=5.0), pipeline, live=True, headless=True)
     assert "Close your eyes" in capsys.readouterr().err
     assert smp.face.all() and set(smp.phase) == {"ready", "open", "closed", "blink"}
     p = measure(smp, True, classifier.threshold, 0.1, "grid", sha256_of(default_eye_model()), "camera 0")

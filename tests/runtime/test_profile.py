@@ -56,6 +56,15 @@ def test_open_eyes_that_already_score_closed_are_refused():
         prof.derive(0.9, 0.99, closures=3, model_threshold=G, hysteresis=0.1)
 
 
+def test_the_capped_rule_never_raises_the_models_threshold_and_the_midpoint_rule_may():
+    low = 0.4  # a model threshold below this person's midpoint (0.5)
+    capped, _, _ = prof.derive(0.02, 0.98, closures=3, model_threshold=low, hysteresis=0.1)
+    mid, _, _ = prof.derive(0.02, 0.98, closures=3, model_threshold=low, hysteresis=0.1, threshold_rule="midpoint")
+    assert capped == low and mid == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        prof.derive(0.02, 0.98, closures=3, model_threshold=low, hysteresis=0.1, threshold_rule="nope")
+
+
 def test_half_rule_reopens_half_way_to_the_open_eyes():
     thr, hyst, _ = prof.derive(0.02, 0.98, closures=3, model_threshold=G, hysteresis=0.1, rule="half")
     assert thr - hyst == pytest.approx((thr + 0.02) / 2)
