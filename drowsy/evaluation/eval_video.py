@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--video", metavar="PATH", help="one clip (labels: --labels, default PATH.eyestate.csv)")
     src.add_argument("--dir", metavar="DIR", help="every <clip>.eyestate.csv with its clip under DIR")
     p.add_argument("--labels", metavar="PATH.eyestate.csv", help="frame labels of --video")
+    p.add_argument("--persons", metavar="P,...", help="only these people's clips, e.g. the ones a model never saw "
+                   "(000001,grid:brbk7n,dinoman:example; a ZJU person is the first 6 characters)")
     p.add_argument("--events", metavar="CSV", help="blink events (default: blink_events.csv beside the labels)")
     p.add_argument("--conditions", default="clean,dark,lowres,blurgray",
                    help="comma-separated, from clean, dark, lowres, blurgray (default: all)")
@@ -62,7 +64,17 @@ def _pairs(args) -> list[tuple[Path, Path]]:
     if args.dir:
         if args.labels:
             raise UsageError("--labels goes with --video; --dir finds <clip>.eyestate.csv itself")
-        return find_pairs(args.dir)
+        pairs = find_pairs(args.dir)
+        if args.persons is None:
+            return pairs
+        wanted = {p.strip() for p in args.persons.split(",") if p.strip()}
+        known = {clip_info(v).person for v, _ in pairs}
+        if not wanted or wanted - known:
+            raise UsageError(f"--persons: unknown {', '.join(sorted(wanted - known)) or '(none given)'}; "
+                             f"the clips under {args.dir} are of {', '.join(sorted(known))}")
+        return [(v, lab) for v, lab in pairs if clip_info(v).person in wanted]
+    if args.persons is not None:
+        raise UsageError("--persons goes with --dir")
     video = Path(args.video)
     labels = Path(args.labels) if args.labels else video.with_name(video.name + LABEL_SUFFIX)
     if not video.is_file():

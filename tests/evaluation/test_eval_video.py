@@ -159,3 +159,24 @@ def test_eval_video_takes_the_run_s_temporal_settings(tmp_path):
                                       "--closed-threshold", "0.4"])
     t = resolve_section(args, "temporal")
     assert (t.hysteresis, t.closed_threshold) == (0.2, 0.4)
+
+
+def test_persons_picks_the_clips_of_those_people_only(shared, capsys):
+    # The clips a model never saw can be scored on their own (e.g. a training fold's test people).
+    import argparse
+
+    from drowsy.errors import UsageError
+    from drowsy.evaluation.eval_video import _pairs
+
+    def args(persons, video=None):
+        return argparse.Namespace(dir=None if video else str(shared / "videos"), video=video, labels=None,
+                                  persons=persons)
+
+    picked = _pairs(args("000001,grid:brbk7n,dinoman:example"))
+    names = sorted(v.name for v, _ in picked)
+    assert names == sorted(["000001M_FBN.mp4", "000001M_FNN.mp4", "000001M_FTN.mp4", "000001M_UNN.mp4",
+                            "brbk7n.mpg", "example.mp4"])
+    with pytest.raises(UsageError, match="unknown 999999"):
+        _pairs(args("000001,999999"))
+    with pytest.raises(UsageError, match="goes with --dir"):
+        _pairs(args("000001", video="x.mp4"))
