@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..types import Face, Frame
+from ..paths import sha256_of
 
 N_LANDMARKS = 478
 EPS = 1e-6
@@ -43,20 +44,13 @@ def decimate(frames, fps: float | None):
             yield frame
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def cache_key(video: Path, condition: str, fps: float | None, landmarker: Path) -> str:
     import mediapipe
 
     # "one face tracked": Landmarker's default since issue 12 (passes recorded while it asked for
     # two faces, detecting on every frame, must not be replayed).
-    parts = [_digest(video), condition, "native" if fps is None else f"{fps:g}", _digest(landmarker),
+    parts = [sha256_of(video), condition, "native" if fps is None else f"{fps:g}", sha256_of(landmarker),
              getattr(mediapipe, "__version__", "?"), "one face tracked"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 

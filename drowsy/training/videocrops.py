@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DrowsyError
+from ..paths import sha256_of
 from ..runtime.crop import CropSpec, crop_eyes, eye_aspect_ratio
 
 CONDITIONS = ("clean", "dark", "lowres", "blurgray", "jpeg")
@@ -146,17 +147,10 @@ def clip_info(video: Path, root: Path) -> dict:
     return info
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def cache_key(video: Path, condition: str, landmarker: Path, spec: CropSpec, jitter: int) -> str:
     """Content key: the same bytes in, the same crops out (paths and dates do not matter)."""
-    parts = [CACHE_VERSION, _digest(video), _digest(landmarker), spec.to_metadata(), str(jitter), condition]
+    parts = [CACHE_VERSION, sha256_of(video), sha256_of(landmarker), spec.to_metadata(), str(jitter), condition]
     if condition == "jpeg":
         parts.append(str(JPEG_QUALITY))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
