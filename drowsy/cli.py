@@ -30,7 +30,10 @@ COMMANDS = (
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, like argparse but without the usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        from .secrets import mask
+
+        # argparse quotes the bad value ("invalid int value: 'rtsp://user:pw@...'"): masked.
+        self.exit(2, f"{self.prog}: error: {mask(' '.join(message.split()))}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(command: str, e) -> None:
+    """The one error line: first line only, every secret masked."""
+    from .errors import first_line
+    from .secrets import mask
+
+    text = first_line(e) if isinstance(e, BaseException) else str(e)
+    print(f"drowsy {command}: error: {mask(text)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -65,12 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         if args.debug:
             raise
-        print(f"drowsy {args.command}: error: {e}", file=sys.stderr)
+        _error(args.command, e)
         return 2
     except DrowsyError as e:
         if args.debug:
             raise
-        print(f"drowsy {args.command}: error: {e}", file=sys.stderr)
+        _error(args.command, e)
+        return 1
+    except RecursionError:
+        # A hostile input nested beyond Python's stack (a TOML file of 100k nested tables ...).
+        if args.debug:
+            raise
+        _error(args.command, "an input is nested too deeply to read")
         return 1
     except KeyboardInterrupt:
         print(f"drowsy {args.command}: interrupted", file=sys.stderr)

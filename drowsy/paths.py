@@ -25,7 +25,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def assets_dir() -> Path:
-    """The shipped assets: inside the wheel as drowsy.assets, else the repo's assets/."""
+    """The shipped assets: the checkout's assets/ when running from one (so a second checkout
+    on PYTHONPATH uses its own, not the editable install's), else drowsy.assets in the wheel."""
+    here = REPO_ROOT / "assets"
+    if (REPO_ROOT / "pyproject.toml").is_file() and (here / "eye_state.onnx").is_file():
+        return here
     try:
         from importlib.resources import files
 
@@ -167,26 +171,3 @@ def resolve_landmarker(explicit: str | os.PathLike | None = None, download: bool
     if damaged:
         print(f"drowsy: {what}; fetching it again", file=sys.stderr)
     return download_landmarker(dest)
-
-
-def mask_url(url: str) -> str:
-    """A stream URL safe for logs and events: the password replaced by ***."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
-        return url
-    try:
-        port = parts.port
-    except ValueError:  # "host:notaport" still hides a password before it
-        port = None
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port:
-        host += f":{port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

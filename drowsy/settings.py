@@ -48,6 +48,9 @@ DEVICES = ("auto", "cpu", "cuda", "tensorrt")
 CROP_SIZE = 24
 CROP_SCALE = 1.65  # best frame AUC over clean+degraded clips (scripts/measure_crop_scale.py)
 MAX_JITTER = 16  # jittered crops per eye that crop.JITTERS defines (a test keeps them equal)
+# What --url accepts: network streams that end only when closed. A file:// URL (or a path) is a
+# file and goes to --video, where it ends; FFmpeg would otherwise read a FIFO or device forever.
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt", "rtp", "mms", "mmsh")
 # The threshold of a model whose metadata names none (a sigmoid's natural middle).
 FALLBACK_THRESHOLD = 0.5
 # The hysteresis of a model whose metadata names none.
@@ -241,6 +244,11 @@ def check(section) -> list[tuple[str, str]]:
                 out.append((f.name, why))
         elif isinstance(value, str) and not value.strip():
             out.append((f.name, "must not be empty"))
+    if isinstance(section, SourceConfig) and section.url and not out:
+        scheme = section.url.partition("://")[0].lower() if "://" in section.url else ""
+        if scheme not in STREAM_SCHEMES:
+            out.append(("url", f"must be a stream URL ({', '.join(s + '://' for s in STREAM_SCHEMES[:4])}...); "
+                               "a file goes to --video"))
     if not out and isinstance(section, TemporalConfig):
         if section.perclos_clear > section.perclos_alert:
             out.append(("perclos_clear", f"must be <= perclos_alert ({section.perclos_alert:g})"))

@@ -49,6 +49,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """--config, --print-config and one flag per setting, all defaulting to None (= not given)."""
     p.add_argument("--config", metavar="FILE.toml", help="settings file; flags given override it")
     p.add_argument("--print-config", action="store_true", help="print the effective settings as TOML and exit")
+    p.add_argument("--show-secrets", action="store_true",
+                   help="--print-config shows stream passwords and tokens instead of ***")
     add_section_arguments(p, tuple(SECTIONS))
 
 
@@ -157,19 +159,22 @@ def resolve_section(args: argparse.Namespace, section: str):
 
 
 def _validate(cfg: RunConfig, label) -> None:
+    from .secrets import mask, remember
+
+    remember(cfg.source.url)  # from here on its password is hidden in every line we print
     for name, why in check_all(cfg):
         value = _shown(name, getattr(getattr(cfg, SECTION_OF[name]), name))
-        raise UsageError(f"{label(name)} {why}, got {value!r}")
+        raise UsageError(mask(f"{label(name)} {why}, got {value!r}"))
 
 
 def _shown(name: str, value):
     """A value as it may be printed: a secret never, a URL's password masked."""
-    from .paths import mask_url
+    from .secrets import mask
 
     secret = FIELDS[name].metadata.get("secret")
     if secret == "value" and value:
         return "(not shown)"
-    return mask_url(value) if secret == "url" and isinstance(value, str) else value
+    return mask(value) if isinstance(value, str) else value
 
 
 def _toml_value(v) -> str:
@@ -192,9 +197,10 @@ def _toml_value(v) -> str:
 def to_toml(cfg: RunConfig, mask_secrets: bool = False) -> str:
     """The settings as TOML (what --print-config prints); load_toml + resolve give cfg back.
 
-    mask_secrets hides a stream password (then the output no longer loads back to the same url).
+    mask_secrets hides stream passwords and tokens (secrets.mask; then the output no longer loads
+    back to the same url): what --print-config does unless --show-secrets.
     """
-    from .paths import mask_url
+    from .secrets import mask
 
     lines = ["# drowsy run settings: defaults < this file (--config) < flags given"]
     for sec in SECTIONS:
@@ -205,12 +211,10 @@ def to_toml(cfg: RunConfig, mask_secrets: bool = False) -> str:
                 means = f": {f.metadata['unset']}" if f.metadata.get("unset") else ""
                 lines.append(f"# {f.name} = (unset{means})")
                 continue
-            if f.name == "url" and mask_secrets:
-                v = mask_url(v)
-            if f.metadata.get("secret") == "value":  # a token: never printed, keep it in the file
+            if f.metadata.get("secret") == "value" and mask_secrets:  # a token: keep it in the file
                 lines.append(f"# {f.name} = (set; not shown)")
                 continue
-            if f.metadata.get("secret"):
-                v = _shown(f.name, v)
+            if isinstance(v, str) and mask_secrets:
+                v = mask(v)
             lines.append(f"{f.name} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"

@@ -41,6 +41,16 @@ def _offline_landmarker():
     os.environ["DROWSY_OFFLINE"] = "1"
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    # secrets.mask remembers every secret it saw (per process): one test's secret must not
+    # mask another test's output.
+    yield
+    from drowsy import secrets
+
+    secrets.forget()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
@@ -50,25 +60,54 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.mediapipe)
 
 
+# The tiny model's two parts: a uniform crop scores 1 - gray/255 (dark = closed), and on a crop
+# with contrast a visible pupil means open: P(closed) rises with darkest / mean gray. Between
+# them, `w` blends by contrast (mean - darkest, CONTRAST gray levels = all pupil rule).
+CONTRAST, RATIO_MID, RATIO_GAIN = 20.0, 0.42, 6.0
+
+
+def tiny_p_closed(batch: np.ndarray) -> np.ndarray:
+    """What make_tiny_eye_model's graph computes, in numpy (float64), for uint8 [N, ...] crops."""
+    x = batch.reshape(len(batch), -1).astype(np.float64)
+    m, lo = x.mean(axis=1), x.min(axis=1)
+    w = np.clip((m - lo) / CONTRAST, 0, 1)
+    pupil = np.clip(0.5 + RATIO_GAIN * (lo / np.maximum(m, 1.0) - RATIO_MID), 0, 1)
+    return (1 - w) * (1 - m / 255) + w * pupil
+
+
 def make_tiny_eye_model(path: Path, size: int = 24, threshold: float = 0.5, scale: float = 1.5,
                         extra_meta: dict | None = None) -> Path:
-    """A contract-keeping eye model: P(closed) = 1 - mean(crop) / 255 (dark crop = closed)."""
+    """A contract-keeping eye model small enough to read (tiny_p_closed): uniform crops score
+    1 - mean/255 (dark = closed), and on real eyes a dark pupil means open, so it passes the
+    load-time check on the bundled real eye crops (drowsy.runtime.selfcheck)."""
     import onnx
     from onnx import TensorProto, helper
 
     from drowsy.runtime.crop import CropSpec
 
+    def c(name, v):
+        return helper.make_tensor(name, TensorProto.FLOAT, [], [v])
+
+    n = helper.make_node
     nodes = [
-        helper.make_node("Cast", ["crops"], ["f"], to=TensorProto.FLOAT),
-        helper.make_node("ReduceMean", ["f", "axes"], ["m"], keepdims=0),
-        helper.make_node("Div", ["m", "c255"], ["d"]),
-        helper.make_node("Sub", ["one", "d"], ["p_closed"]),
+        n("Cast", ["crops"], ["f"], to=TensorProto.FLOAT),
+        n("ReduceMean", ["f", "axes"], ["m"], keepdims=0),
+        n("ReduceMin", ["f", "axes"], ["lo"], keepdims=0),
+        # w = clip((m - lo) / CONTRAST, 0, 1)
+        n("Sub", ["m", "lo"], ["spread"]), n("Div", ["spread", "contrast"], ["w0"]),
+        n("Clip", ["w0", "zero", "one"], ["w"]),
+        # flat = 1 - m / 255
+        n("Div", ["m", "c255"], ["d"]), n("Sub", ["one", "d"], ["flat"]),
+        # pupil = clip(0.5 + GAIN * (lo / max(m, 1) - MID), 0, 1)
+        n("Max", ["m", "one"], ["m1"]), n("Div", ["lo", "m1"], ["r"]), n("Sub", ["r", "mid"], ["r0"]),
+        n("Mul", ["r0", "gain"], ["r1"]), n("Add", ["r1", "half"], ["r2"]),
+        n("Clip", ["r2", "zero", "one"], ["pupil"]),
+        # p = flat + w * (pupil - flat)
+        n("Sub", ["pupil", "flat"], ["diff"]), n("Mul", ["w", "diff"], ["wd"]),
+        n("Add", ["flat", "wd"], ["p_closed"]),
     ]
-    inits = [
-        helper.make_tensor("axes", TensorProto.INT64, [3], [1, 2, 3]),
-        helper.make_tensor("c255", TensorProto.FLOAT, [], [255.0]),
-        helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
-    ]
+    inits = [helper.make_tensor("axes", TensorProto.INT64, [3], [1, 2, 3]), c("c255", 255.0), c("one", 1.0),
+             c("zero", 0.0), c("half", 0.5), c("contrast", CONTRAST), c("mid", RATIO_MID), c("gain", RATIO_GAIN)]
     graph = helper.make_graph(
         nodes, "tiny_eye", [helper.make_tensor_value_info("crops", TensorProto.UINT8, ["N", 1, size, size])],
         [helper.make_tensor_value_info("p_closed", TensorProto.FLOAT, ["N"])], inits)

@@ -13,6 +13,7 @@ from drowsy.runtime.classify import EyeClassifier
 from drowsy.runtime.crop import EYE_CORNERS, MAX_JITTER, CropSpec, crop_eyes
 from drowsy.errors import DrowsyError
 from drowsy.types import EyeCrops
+from conftest import tiny_p_closed
 
 # Deterministic examples: CI must not turn red on a draw that a local run never saw.
 FAST = settings(max_examples=80, deadline=None, derandomize=True,
@@ -155,8 +156,8 @@ def test_predict_gives_probabilities_or_a_drowsy_error(clf, batch):
     n = batch.shape[0]
     assert p.shape == (n,) and p.dtype == np.float32
     assert np.all((p >= 0) & (p <= 1))
-    # The tiny model is 1 - mean/255: check the batch reached it unchanged.
-    expect = 1 - batch.reshape(n, -1).astype(np.float64).mean(axis=1) / 255 if n else np.zeros(0)
+    # The tiny model's formula in numpy: check the batch reached it unchanged.
+    expect = tiny_p_closed(batch) if n else np.zeros(0)
     np.testing.assert_allclose(p, expect, atol=1e-5)
 
 
@@ -236,14 +237,16 @@ def test_broken_contract_is_named_when_loaded(tmp_path, name):
 
 def test_a_good_model_built_the_same_way_loads(tmp_path):
     # The builder above makes loadable models: the failures are the faults, not the builder.
-    clf = EyeClassifier(_graph_model(tmp_path / "m.onnx"), device="cpu")
+    # selfcheck=False: this gray-level model is no eye model; the test is about the contract.
+    clf = EyeClassifier(_graph_model(tmp_path / "m.onnx"), device="cpu", selfcheck=False)
     assert clf.predict(np.zeros((3, 24, 24), np.uint8)).shape == (3,)
 
 
 def test_mirror_left_must_be_a_real_boolean(tmp_path):
     # json "false" as a string must not turn mirroring on (bool("false") is True).
     meta = {"drowsy.crop": '{"size": 24, "scale": 1.5, "mirror_left": "false"}'}
-    assert EyeClassifier(_graph_model(tmp_path / "m.onnx", meta=meta), device="cpu").spec.mirror_left is False
+    assert EyeClassifier(_graph_model(tmp_path / "m.onnx", meta=meta), device="cpu",
+                         selfcheck=False).spec.mirror_left is False
 
 
 def _real_or_tiny(tiny_model):

@@ -175,6 +175,9 @@ class VideoSource(Source):
         return None
 
     def read(self, timeout_s: float | None = None) -> Frame | None:
+        """The next frame; with realtime pacing, None when it is not due within timeout_s (it is
+        kept for the next call), so a caller checking for a stop signal wakes at least that often
+        even in a file whose frames lie minutes apart."""
         if self._pending is not None:
             frame, self._pending = self._pending, None
         else:
@@ -184,6 +187,10 @@ class VideoSource(Source):
                 self._wall0, self._t0 = time.monotonic(), frame.t
             # Pace only: when processing is slower than the file, no frame is skipped.
             delay = self._wall0 + (frame.t - self._t0) - time.monotonic()
+            if timeout_s is not None and delay > timeout_s:
+                time.sleep(max(0.0, timeout_s))
+                self._pending = frame
+                return None
             if delay > 0:
                 time.sleep(delay)
         return frame

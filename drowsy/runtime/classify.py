@@ -2,7 +2,8 @@
 
 The eye model's contract (checked when loaded, so a wrong file fails with one clear line):
 one input, uint8 [N, 1, S, S] with N dynamic, the grayscale crop exactly as crop.py cuts it;
-first output float32 [N] or [N, 1], the probability that the eye is closed. Metadata keys
+first output float32 [N] or [N, 1], the probability that the eye is closed, which must tell
+the bundled real closed eye crops from open ones (selfcheck.py). Metadata keys
 under `drowsy.` carry the crop geometry and the decision threshold.
 """
 
@@ -65,7 +66,7 @@ class EyeClassifier:
     """The classify stage as one callable: EyeCrops → EyeScores."""
 
     def __init__(self, path: str | Path, device: str = "auto", threads: int = 0,
-                 trt_cache: Path | None = None):
+                 trt_cache: Path | None = None, selfcheck: bool = True):
         import onnxruntime as ort
 
         path = Path(path)
@@ -85,7 +86,6 @@ class EyeClassifier:
         meta = probe.get_modelmeta().custom_metadata_map
         self.spec = CropSpec.from_metadata(meta.get(META_CROP))
         self._check_contract(probe, path)
-        self._check_outputs(probe, path)
         try:
             self.threshold = float(meta.get(META_THRESHOLD, FALLBACK_THRESHOLD))
         except ValueError:
@@ -103,6 +103,7 @@ class EyeClassifier:
         self.fusion = meta.get(META_FUSION, "mean")
         if self.fusion not in RULES:
             raise DrowsyError(f"eye model {path}: unknown eye fusion {self.fusion!r} (known: {', '.join(RULES)})")
+        self.selfcheck_auc = self._check_outputs(probe, path, selfcheck)
         self.metadata = dict(meta)
         self.path = path
         requested = provider_list(device, self.spec.size, trt_cache, probe.get_inputs()[0].name)
@@ -142,20 +143,15 @@ class EyeClassifier:
         if len(outs[0].shape) not in (1, 2):
             raise DrowsyError(f"eye model {path}: first output must be [N] or [N,1], found {outs[0].shape}")
 
-    def _check_outputs(self, sess, path: Path) -> None:
-        """Run black and white crops once: a model that returns logits, NaN or the wrong count
-        fails here, when loaded, not as false alarms during a run."""
-        s = self.spec.size
-        x = np.repeat(np.array([0, 255], dtype=np.uint8), 2)[:, None, None, None] * np.ones((1, 1, s, s), np.uint8)
-        try:
-            y = np.asarray(sess.run(None, {sess.get_inputs()[0].name: x})[0], dtype=np.float64)
-        except Exception as e:  # onnxruntime's own exception types
-            raise DrowsyError(f"eye model {path} fails on a test batch: {first_line(e)}") from None
-        if y.size != len(x):
-            raise DrowsyError(f"eye model {path}: {y.size} outputs for a batch of {len(x)} crops")
-        if not np.all(np.isfinite(y)) or y.min() < 0.0 or y.max() > 1.0:
-            raise DrowsyError(f"eye model {path}: outputs must be probabilities in [0, 1], "
-                              f"got {y.min():.4g} to {y.max():.4g} (logits without a sigmoid?)")
+    def _check_outputs(self, sess, path: Path, discriminate: bool) -> float | None:
+        """Run the bundled real eye crops (selfcheck.py): a model that returns logits, NaN, the
+        wrong count, or cannot tell closed from open eyes fails here, when loaded, not as false
+        alarms during a run. discriminate=False skips only the last part, for tests of the
+        contract with models that are no eye models."""
+        from .selfcheck import check_model
+
+        name = sess.get_inputs()[0].name
+        return check_model(lambda x: sess.run(None, {name: x})[0], self.spec, str(path), discriminate)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """P(closed) for a batch of crops, (N, S, S) or (N, 1, S, S) uint8 → (N,) float32."""

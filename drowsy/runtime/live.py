@@ -19,7 +19,7 @@ import numpy as np
 
 from .capture import Source, quiet_opencv
 from ..errors import DrowsyError
-from ..paths import mask_url
+from ..secrets import mask
 from ..types import Event, Frame
 
 FIRST_BACKOFF_S = 0.5
@@ -53,7 +53,7 @@ class LiveSource(Source):
     def __init__(self, source: int | str, reconnect_max_s: float = 30.0, open_timeout_s: float = 5.0,
                  opener: Callable[[int | str], object] | None = None):
         self.source = source
-        self.name = f"camera {source}" if isinstance(source, int) else f"stream {mask_url(str(source))}"
+        self.name = f"camera {source}" if isinstance(source, int) else f"stream {mask(str(source))}"
         self.reconnect_max_s = max(FIRST_BACKOFF_S, float(reconnect_max_s))
         self._open = opener or (lambda s: open_capture(s, open_timeout_s))
         self._cond = threading.Condition()
@@ -141,7 +141,7 @@ class LiveSource(Source):
             out, self._events = self._events, []
         return out
 
-    def close(self, timeout_s: float = 2.0) -> None:
+    def close(self, timeout_s: float = 0.5) -> None:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()

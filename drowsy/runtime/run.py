@@ -1,10 +1,13 @@
 """`drowsy run`: a camera, a video file or a stream → overlay window, alarm, JSONL logs.
 
-Order of work, so that every failure is one line before anything is processed: settings are
-resolved, the --out/--events files opened, the source opened (its first frame decoded), the
-models loaded, then frames flow through the frame loop (loop.py: decode, landmarks and the rest
-overlap in threads unless --no-parallel). SIGINT/SIGTERM (and q/Esc in the window) stop after
-the current frame: outputs are flushed, the window closed, and the exit code is 0.
+Order of work, so that every failure is one line before anything is processed and a run that
+cannot start never truncates a log: settings are resolved, the --out/--events paths checked
+against every input and each other (drowsy/outputs.py), the source opened (its first frame
+decoded), the models loaded, then the --out/--events files opened, then frames flow through
+the frame loop (loop.py: decode, landmarks and the rest overlap in threads unless
+--no-parallel). SIGINT/SIGTERM (and q/Esc in the window) stop after the current frame, and
+every wait (opening the source, --realtime pacing, reconnecting) wakes for them: outputs are
+flushed, the closing events and the summary written, the window closed, and the exit code is 0.
 
 Exit codes: 0 done (also a truncated video: what could be read is processed, then one warning
 line says the file ended early, because the outputs are valid for the part read); 1 a
@@ -30,7 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def warn(msg: str) -> None:
-    print(f"{PROG}: warning: {msg}", file=sys.stderr, flush=True)
+    from ..secrets import mask
+
+    print(f"{PROG}: warning: {mask(msg)}", file=sys.stderr, flush=True)
 
 
 class _Stop:
@@ -139,7 +144,7 @@ def run(cfg, stop: threading.Event | None = None) -> int:
     from .profile import for_run
     from .sources import open_source
     from .render import Window
-    from .sinks import EventLog, FrameLog
+    from .sinks import EventLog, FrameLog, check_run_outputs
 
     stop = stop or threading.Event()
     frames_log = events_log = source = pipeline = window = alarm = None
@@ -156,10 +161,15 @@ def run(cfg, stop: threading.Event | None = None) -> int:
         label = None if profile is None else profile.name
         if profile is not None:
             print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)
+        check_run_outputs(cfg)  # before anything opens: no log is truncated by a run that cannot start
+        source = open_source(cfg.source, stop)
+        if source is None:
+            print(f"{PROG}: stopped while opening the source; nothing processed, no output written",
+                  file=sys.stderr, flush=True)
+            return 0
+        pipeline = Pipeline.from_config(cfg)
         frames_log = FrameLog(cfg.output.out, extra=None if profile is None else {"profile": label})
         events_log = EventLog(cfg.output.events)
-        source = open_source(cfg.source)
-        pipeline = Pipeline.from_config(cfg)
         window = Window("drowsy", headless=cfg.output.headless, warn=warn)
         alarm = Alarm(cfg.output.alarm, warn=warn)
         remote = open_remote(cfg, pipeline.threshold, warn)
@@ -181,9 +191,12 @@ def run(cfg, stop: threading.Event | None = None) -> int:
 def main(args: argparse.Namespace) -> int:
     from ..settings_io import resolve, to_toml
 
+    from .sinks import check_run_outputs
+
     cfg = resolve(args)
     if getattr(args, "print_config", False):
-        print(to_toml(cfg), end="")
+        print(to_toml(cfg, mask_secrets=not getattr(args, "show_secrets", False)), end="")
         return 0
+    check_run_outputs(cfg, getattr(args, "config", None))
     with _Stop() as stop:
         return run(cfg, stop.flag)

@@ -1,29 +1,45 @@
 """Output sinks: `--out` (one JSON object per processed frame) and `--events` (one per event).
 
 Both are JSON Lines, flushed line by line so a reader tailing the file (or a crash) never
-sees half a record. They open when created, so a path that cannot be written fails with one
-line before any frame is processed. "-" writes to standard output.
+sees half a record. They are written in place (drowsy/outputs.py says why) and opened only
+after check_run_outputs() and everything else has been checked, so a run that cannot start
+never truncates a log. "-" writes to standard output. Every string value goes through
+secrets.mask: a stream password never reaches a log.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 from collections import Counter
 from pathlib import Path
-from typing import IO
 
 from ..errors import DrowsyError
+from ..outputs import Output, check, open_log
+from ..secrets import mask
 from ..types import Event, FrameResult
 
 
+def check_run_outputs(cfg, config_file=None) -> None:
+    """`drowsy run`'s logs against its inputs, before anything is opened (outputs.check)."""
+    from ..outputs import Output, check
+    from ..paths import default_eye_model, find_landmarker
+
+    inputs = {"--video": cfg.source.video, "--model": cfg.model.model or default_eye_model(),
+              "--landmarker": find_landmarker(cfg.model.landmarker)[0], "--config": config_file,
+              "--profile": getattr(getattr(cfg, "profile", None), "profile", None)}
+    check([Output("--out", cfg.output.out, "log"), Output("--events", cfg.output.events, "log")], inputs)
+
+
 def _finite(obj):
-    """NaN/inf are not JSON: write them as null instead of emitting an unparseable line."""
+    """NaN/inf are not JSON: write them as null instead of emitting an unparseable line; every
+    string masked (a stream URL in an event's data)."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
+    if isinstance(obj, str):
+        return mask(obj)
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {mask(k) if isinstance(k, str) else k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
     return obj
@@ -35,22 +51,12 @@ class JsonlSink:
     def __init__(self, path: str | Path | None, what: str = "output"):
         self.what = what
         self.path = "" if path is None else str(path)
-        self._own = self.path != "-"
+        self._own = False
         if path is None:
             self._f = None
             return
-        if not self._own:
-            self._f: IO[str] | None = sys.stdout
-            return
-        p = Path(path)
-        if p.is_dir():
-            raise DrowsyError(f"cannot write {what} file {p}: it is a folder")
-        if not p.parent.is_dir():
-            raise DrowsyError(f"cannot write {what} file {p}: folder {p.parent} does not exist")
-        try:
-            self._f = open(p, "w", encoding="utf-8")
-        except OSError as e:
-            raise DrowsyError(f"cannot write {what} file {p}: {e.strerror or e}") from None
+        check([Output(what, path, "log")])
+        self._f, self._own = open_log(path, what)
 
     def write(self, record: dict) -> None:
         if self._f is None:
@@ -60,6 +66,8 @@ class JsonlSink:
             self._f.flush()
         except OSError as e:  # disk full, a pipe closed ...
             raise DrowsyError(f"cannot write {self.what} file {self.path}: {e.strerror or e}") from None
+        except ValueError:  # the stream was closed under us (stdout closed by a parent)
+            raise DrowsyError(f"cannot write {self.what} file {self.path}: it is closed") from None
 
     def close(self) -> None:
         f, self._f = getattr(self, "_f", None), None
