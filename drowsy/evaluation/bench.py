@@ -239,6 +239,13 @@ def main(args: argparse.Namespace) -> int:
     from ..runtime.classify import PROVIDERS
 
     _check(args)
+    if args.threads > 256:  # a value that can exhaust the machine (and hang at exit)
+        raise UsageError(f"--threads must be 0..256, got {args.threads}")
+    from ..outputs import Output, check
+    from ..paths import default_eye_model, find_landmarker
+
+    check([Output("--json", args.json)], {"--video": args.video, "--model": args.model or default_eye_model(),
+                                         "--landmarker": find_landmarker(args.landmarker)[0]})
     load_before = _load()
     cfg = RunConfig(model=ModelConfig(model=args.model, landmarker=args.landmarker, device=args.device,
                                       jitter=args.jitter, threads=args.threads, faces=args.faces))
@@ -267,5 +274,7 @@ def main(args: argparse.Namespace) -> int:
            "eye_model": str(classifier.path), "classifier": rows, "notes": notes}
     print(markdown(doc))
     if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=1))
+        from ..outputs import write_text
+
+        write_text(args.json, json.dumps(doc, indent=1), "--json")
     return 0

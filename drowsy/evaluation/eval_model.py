@@ -104,6 +104,10 @@ def main(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be positive")
     model = Path(args.model) if args.model else default_eye_model()
+    from ..outputs import Output, check
+
+    check([Output("--json", args.json)], {"--model": model, **{f"--data {d}": d for d in args.data}},
+          make_parents=True)
     scorer = _Scorer(model)
     threshold = scorer.threshold if args.threshold is None else args.threshold
     datas = load_datasets(args.data, args.format, size=scorer.size, limit=args.limit)
@@ -128,7 +132,8 @@ def main(args: argparse.Namespace) -> int:
             for value, m in by_value.items():
                 print(_line(f"  {key}: {value}", m))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        from ..outputs import write_text
+
+        write_text(args.json, json.dumps(results, indent=1), "--json", make_parents=True)
         print(f"wrote {args.json}")
     return 0

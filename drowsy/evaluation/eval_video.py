@@ -150,8 +150,13 @@ def plot(name: str, passes: list[tuple[ClipPass, Labels]], summary: dict, path: 
            title=f"{name}: {summary['closed']} closed / {summary['open']} open frames", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    from ..outputs import replacing
+
+    try:
+        with replacing(path, "--plots") as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -165,6 +170,7 @@ def main(args: argparse.Namespace) -> int:
     if why:
         raise UsageError(f"--jitter {why}, got {args.jitter}")
     pairs = _pairs(args)
+    _check_outputs(args, pairs, [name for name, _, _ in sets])
     cache = cache_folder(args.cache)
     classifier = EyeClassifier(args.model or default_eye_model(), device=args.device)
     temporal = resolve_section(args, "temporal")
@@ -177,7 +183,10 @@ def main(args: argparse.Namespace) -> int:
     print(all_tables(results))
     if args.plots:
         out = Path(args.plots)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DrowsyError(f"cannot create --plots folder {out}: {e.strerror or e}") from None
         for name in results:
             plot(name, passes[name], results[name], out / f"roc_{name}.png")
         print(f"ROC plots: {out}/roc_<pass>.png")
@@ -188,5 +197,23 @@ def main(args: argparse.Namespace) -> int:
                "baselines": BASELINE_NOTE, "results": results,
                "blink_recall_by_rate": {n: {m: r["methods"][m]["blinks"]["recall"] for m in METHODS}
                                         for n, r in results.items() if n == "clean" or n.startswith("clean@")}}
-        Path(args.json).write_text(json.dumps(doc, indent=1))
+        from ..outputs import write_text
+
+        write_text(args.json, json.dumps(doc, indent=1), "--json")
     return 0
+
+
+def _check_outputs(args, pairs, names) -> None:
+    """--json and the plots against every input (clips, labels, models) before any work."""
+    from ..outputs import Output, check
+    from ..paths import default_eye_model, find_landmarker
+
+    outs = [Output("--json", args.json)]
+    if args.plots:
+        outs += [Output("--plots", args.plots, "folder")]
+        outs += [Output("--plots", Path(args.plots) / f"roc_{n}.png") for n in names]
+    inputs = {"--model": args.model or default_eye_model(), "--landmarker": find_landmarker(args.landmarker)[0],
+              "--events": args.events}
+    for video, lab in pairs:
+        inputs |= {f"clip {video.name}": video, f"labels {lab.name}": lab}
+    check(outs, inputs, make_parents=True)

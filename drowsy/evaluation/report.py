@@ -169,10 +169,11 @@ def plot(s: Session, out: Path, events: list[dict] | None, perclos_alert: float,
     ax_s.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55), ncol=len(handles),
                 fontsize=8, frameon=False)
     fig.suptitle(title + "\n" + summary(s, ends, events), fontsize=10)
+    from ..outputs import replacing
+
     try:
-        fig.savefig(out, dpi=110)
-    except OSError as e:
-        raise DrowsyError(f"cannot write {out}: {e.strerror or e}") from None
+        with replacing(out, "-o") as tmp:  # a failed plot leaves an older report as it was
+            fig.savefig(tmp, dpi=110, format="png")
     finally:
         plt.close(fig)
 
@@ -236,8 +237,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--perclos-alert must be in [0, 1], got {alert:g}")
     if out.suffix.lower() != ".png":
         raise UsageError(f"-o must name a .png file, got {out}")
-    if not out.parent.is_dir():
-        raise DrowsyError(f"cannot write {out}: folder {out.parent} does not exist")
+    from ..outputs import Output, check
+
+    check([Output("-o", out)], {"RUN": run, "--events": args.events})
     try:
         import matplotlib  # noqa: F401
     except ImportError:

@@ -136,12 +136,11 @@ def save_checkpoint(path, state_dict: dict, config: dict) -> None:
     """state_dict + plain-type config: loadable with torch.load(weights_only=True)."""
     from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save({"format": CHECKPOINT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
-                "config": config}, tmp)
-    tmp.replace(path)
+    from ..outputs import replacing
+
+    with replacing(Path(path), "checkpoint", make_parents=True) as tmp:
+        torch.save({"format": CHECKPOINT_FORMAT, "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+                    "config": config}, tmp)
 
 
 def load_checkpoint(path) -> tuple[EyeNet, dict]:
@@ -159,10 +158,28 @@ def load_checkpoint(path) -> tuple[EyeNet, dict]:
         raise DrowsyError(f"{path} is not a loadable checkpoint: {first_line(e)}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise DrowsyError(f"{path} is not a drowsy eye-state checkpoint")
-    cfg = ckpt["config"]
+    cfg = _checked_config(path, ckpt.get("config"))
     try:
-        net = EyeNet(cfg["arch"], int(cfg.get("size", CROP_SIZE)))
+        net = EyeNet(cfg["arch"], cfg.get("size", CROP_SIZE))
         net.load_state_dict(ckpt["state_dict"])
-    except (KeyError, ValueError, RuntimeError) as e:
+    except (KeyError, ValueError, RuntimeError, TypeError, AttributeError) as e:
         raise DrowsyError(f"{path}: checkpoint does not match its architecture: {first_line(e)}") from None
     return net.eval(), cfg
+
+
+def _checked_config(path, cfg) -> dict:
+    """The checkpoint's config, or one line saying what is missing or malformed (a hand-edited
+    or foreign file must not reach a traceback, nor a 10^9-pixel network)."""
+    from ..errors import DrowsyError
+
+    if not isinstance(cfg, dict):
+        raise DrowsyError(f"{path}: checkpoint has no config (found {type(cfg).__name__})")
+    if not isinstance(cfg.get("arch"), str) or cfg["arch"] not in ARCHS:
+        raise DrowsyError(f"{path}: checkpoint config has no known arch (found {cfg.get('arch')!r:.60})")
+    size = cfg.get("size", CROP_SIZE)
+    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 256:
+        raise DrowsyError(f"{path}: checkpoint config size must be a whole number 8..256, found {size!r:.60}")
+    thr = cfg.get("threshold")
+    if thr is not None and (isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0.0 <= thr <= 1.0):
+        raise DrowsyError(f"{path}: checkpoint config threshold must be a number in [0, 1], found {thr!r:.60}")
+    return cfg

@@ -39,5 +39,10 @@ def plot_training(history: list[dict], val: dict, test: dict, best_epoch: int, p
               ylabel="closed found (TPR)", xscale="log", xlim=(1e-4, 1), ylim=(0.8, 1.001))
     ax[2].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    from ..outputs import replacing
+
+    try:
+        with replacing(path, "training plot") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)

@@ -24,6 +24,9 @@ from ..errors import DrowsyError, UsageError
 from ..settings import CROP_SIZE, FALLBACK_THRESHOLD
 
 
+OUT_FILES = ("eye_state.pt", "history.json", "training.png")  # what --out receives
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", nargs="+", required=True, metavar="DIR",
                    help="data folders (CEW, MRL, DIR/open + DIR/closed, or clips with <clip>.eyestate.csv labels), "
@@ -187,8 +190,19 @@ def _data_notes(data) -> dict:
     return {"conditions": json.loads(describe_conditions()), "persons": sorted(set(data.group.tolist()))}
 
 
+def _check_outputs(args) -> None:
+    """The files --out will hold, against every input (--init, --teacher), before any work."""
+    from ..outputs import Output, check
+
+    out = Path(args.out)
+    outs = [Output("--out", out, "folder")] + [Output("--out", out / n) for n in OUT_FILES]
+    inputs = {"--init": args.init, **{f"--teacher {t}": t for t in args.teacher}}
+    check(outs, inputs, make_parents=True)
+
+
 def main(args: argparse.Namespace) -> int:
     _check_args(args)
+    _check_outputs(args)
     formats = _per_folder(args, "format")
     smoothing = _per_folder(args, "label-smoothing")
     fractions = _per_folder(args, "train-fraction")
@@ -244,10 +258,16 @@ def main(args: argparse.Namespace) -> int:
         "command": "drowsy train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else None,
     }
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DrowsyError(f"cannot create --out folder {out}: {e.strerror or e}") from None
     save_checkpoint(out / "eye_state.pt", state, config)
-    (out / "history.json").write_text(json.dumps({"history": result.history, "config": config,
-                                                  "refit_history": refit.history if refit else None}, indent=1))
+    from ..outputs import write_text
+
+    write_text(out / "history.json", json.dumps({"history": result.history, "config": config,
+                                                 "refit_history": refit.history if refit else None}, indent=1),
+               "--out")
     val_parts = {t.name: (t.val_closed, result.val_scores[t.name]) for t in train_sets}
     test_parts = {d.name: (d.closed[s.test], test_scores[d.name]) for d, s in sets}
     plot_training(result.history, val_parts, test_parts, result.best_epoch, out / "training.png")

@@ -172,7 +172,7 @@ def test_a_camera_lost_mid_run_reconnects_and_the_gap_is_reported(capsys, monkey
 
     cams = iter([Camera(15), None, Camera(-1)])
     monkeypatch.setattr(drowsy.runtime.sources, "open_source",
-                        lambda cfg: LiveSource(0, reconnect_max_s=1.0, opener=lambda s: next(cams)))
+                        lambda cfg, stop=None: LiveSource(0, reconnect_max_s=1.0, opener=lambda s: next(cams)))
     gaps = []
     real_gap = Pipeline.gap
     monkeypatch.setattr(Pipeline, "gap", lambda self, t, reason: gaps.append(reason) or real_gap(self, t, reason))
