@@ -56,6 +56,9 @@ FALLBACK_THRESHOLD = 0.5
 # The hysteresis of a model whose metadata names none.
 DEFAULT_HYSTERESIS = 0.1
 INF = math.inf
+# Upper bounds of the times: far beyond any sensible value, and they keep the memory a window
+# holds bounded (a 1e300 s window would keep every frame of the run).
+HOUR, DAY = 3600.0, 86400.0
 
 
 def setting(default, help: str, flag: str | None = None, metavar: str | None = None,
@@ -105,27 +108,27 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TemporalConfig:
     window_s: float = setting(60.0, "PERCLOS window in seconds", flag="--window", metavar="S",
-                              limits=(0.0, INF, True, True))
+                              limits=(0.0, HOUR, True, False))
     perclos_alert: float = setting(0.15, "PERCLOS alert at or above", metavar="P", limits=(0.0, 1.0, False, False))
     perclos_clear: float = setting(0.10, "PERCLOS alert clears below", metavar="P", limits=(0.0, 1.0, False, False))
     min_assessable_s: float = setting(30.0, "assessable seconds in the window before PERCLOS counts "
                                       "(half a shorter window)", flag="--min-assessable", metavar="S",
-                                      limits=(0.0, INF, False, True))
+                                      limits=(0.0, HOUR, False, False))
     microsleep_s: float = setting(1.5, "eyes closed this long raise an alert at once", flag="--microsleep",
-                                  metavar="S", limits=(0.0, INF, True, True))
+                                  metavar="S", limits=(0.0, HOUR, True, False))
     closed_threshold: float | None = setting(None, "closed when p_closed >= P", metavar="P",
                                              limits=(0.0, 1.0, False, False), unset="the eye model's threshold")
     hysteresis: float | None = setting(None, "open again only below threshold - P", metavar="P",
                                        limits=(0.0, 1.0, False, False),
                                        unset=f"the eye model's, else {DEFAULT_HYSTERESIS:g}")
     min_alert_s: float = setting(2.0, "an alert stays on at least this long", flag="--min-alert", metavar="S",
-                                 limits=(0.0, INF, False, True))
+                                 limits=(0.0, HOUR, False, False))
     cooldown_s: float = setting(10.0, "no new PERCLOS alert this long after one clears", flag="--cooldown",
-                                metavar="S", limits=(0.0, INF, False, True))
+                                metavar="S", limits=(0.0, DAY, False, False))
     not_visible_s: float = setting(3.0, "unassessable this long = driver not visible", flag="--not-visible",
-                                   metavar="S", limits=(0.0, INF, False, True))
+                                   metavar="S", limits=(0.0, HOUR, False, False))
     max_gap_s: float = setting(0.5, "a frame stands for at most this long", flag="--max-gap", metavar="S",
-                               limits=(0.0, INF, True, True))
+                               limits=(0.0, 60.0, True, False))
     max_yaw_deg: float = setting(35.0, "head turned further = not assessable", flag="--max-yaw", metavar="DEG",
                                  limits=(0.0, 180.0, True, False))
     # Signed pitch limits (pitch > 0 = nose up): looking down lowers the lids and hides the eyes,

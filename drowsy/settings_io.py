@@ -18,8 +18,11 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from .errors import DrowsyError, UsageError
+from .errors import DrowsyError, UsageError, first_line
 from .settings import FIELDS, SECTION_OF, SECTIONS, RunConfig, TemporalConfig, check_all, default_of
+
+MAX_CONFIG_BYTES = 1 << 20  # a settings file is a few hundred bytes
+
 
 def _argtype(name: str):
     t = str(FIELDS[name].type)
@@ -80,13 +83,20 @@ def load_toml(path) -> dict:
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            raw = f.read(MAX_CONFIG_BYTES + 1)  # /dev/zero or a huge file: stop reading, refuse
     except FileNotFoundError:
         raise DrowsyError(f"config file not found: {path}") from None
     except OSError as e:
         raise DrowsyError(f"cannot read config file {path}: {e.strerror or e}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise DrowsyError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a settings file")
+    try:
+        # utf-8-sig: a BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise DrowsyError(f"config file {path} is not valid TOML: {e}") from None
+        raise DrowsyError(f"config file {path} is not valid TOML: {first_line(e)}") from None
+    except RecursionError:  # thousands of nested arrays or inline tables
+        raise DrowsyError(f"config file {path} is nested too deeply to be a settings file") from None
     unknown = [k for k in data if k not in SECTIONS]
     if unknown:
         raise UsageError(f"config file {path}: unknown section(s) {', '.join(unknown)}; "
@@ -105,9 +115,19 @@ def load_toml(path) -> dict:
         for k, v in values.items():
             why = _type_problem(k, v)
             if why:
-                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {v!r}")
+                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {_shown(v)}")
         out[sec] = dict(values)
     return out
+
+
+def _shown(v) -> str:
+    """A value for an error line: short, one line, never the repr of a 100k-deep table."""
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "an array"
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _type_problem(name: str, value) -> str | None:

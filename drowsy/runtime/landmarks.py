@@ -135,6 +135,7 @@ class Landmarker:
             self._buffer = path.read_bytes()
             self._task = self._create(video=True)
             self._scan = self._create(video=False) if num_faces > 1 else None
+            self._probe()
 
     def _create(self, video: bool):
         """The tracking task (VIDEO mode, one face) or the scanning one (IMAGE, num_faces)."""
@@ -149,8 +150,35 @@ class Landmarker:
         )
         try:
             return vision.FaceLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as e:
+        except Exception as e:  # MediaPipe raises RuntimeError, ValueError, FileNotFoundError (a
+            # bundle with renamed members) ...: all mean this file is not a usable landmarker
             raise DrowsyError(f"face landmarker {self.path} could not be loaded: {first_line(e)}") from None
+
+    def _probe(self) -> None:
+        """Run one blank frame: a bundle whose members are swapped loads fine and fails only on
+        the first frame; it is refused here, before any output is opened."""
+        blank = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8))
+        try:
+            self._task.detect_for_video(blank, 0)
+            if self._scan is not None:
+                self._scan.detect(blank)
+        except Exception as e:  # MediaPipe's RuntimeError from its graph
+            for name in ("_task", "_scan"):
+                task = getattr(self, name, None)
+                setattr(self, name, None)
+                if task is None:
+                    continue
+                try:
+                    task.close()
+                except Exception:  # a failed graph fails to close too ...
+                    # ... and MediaPipe's __del__ would close it again and hang forever (seen: a
+                    # deadlock at the next garbage collection). Drop the native handle instead.
+                    if hasattr(task, "_handle"):
+                        task._handle = None
+            why = " ".join(str(e).split())  # MediaPipe's first line is only "CalculatorGraph::Run() failed:"
+            raise DrowsyError(f"face landmarker {self.path} does not work (a damaged or altered .task "
+                              f"bundle?): {why[-160:]}") from None
+        self._last_ms = 0
 
     def _timestamp_ms(self, t: float) -> int:
         # VIDEO mode rejects a timestamp that is not larger than the previous one; two frames

@@ -36,6 +36,14 @@ def _release_fifo(path) -> None:
         pass
 
 
+def _release_while(path, worker: threading.Thread, limit_s: float = 5.0) -> None:
+    for _ in range(int(limit_s / POLL_S)):
+        if not worker.is_alive():
+            return
+        _release_fifo(path)
+        worker.join(POLL_S)
+
+
 def open_source(cfg, stop: threading.Event | None = None) -> Source | None:
     """Open the configured source (its first frame is decoded or awaited as part of opening).
 
@@ -69,7 +77,9 @@ def open_source(cfg, stop: threading.Event | None = None) -> Source | None:
             if late is not None:
                 late.close()
     if stop.is_set():
-        _release_fifo(cfg.video)
+        if cfg.video:  # OpenCV opens a file once per backend it tries: release each open in turn
+            threading.Thread(target=_release_while, args=(cfg.video, worker), name="drowsy-release",
+                             daemon=True).start()
         return None
     if "error" in box:
         raise box["error"]
