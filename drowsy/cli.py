@@ -67,6 +67,11 @@ def _error(command: str, e) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as \xff, not a traceback
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # closed, or not a text stream of ours
+            pass
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_main", None):

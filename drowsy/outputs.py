@@ -3,7 +3,9 @@
 - check(outputs, inputs) runs before any output is created or truncated: an output may not be
   a folder (or a file where a folder is wanted), may not be one of the inputs nor another
   output (same resolved path, or the same file by device and inode: hard links, symlinks), and
-  its folder must exist (or be creatable). Clashes are usage errors (exit 2), the rest exit 1.
+  its folder must exist (or be creatable). A file or folder with no write bit at all is never
+  written, even by root (who may write anything): read-only data like ../shared stays as it is.
+  Clashes are usage errors (exit 2), the rest exit 1.
 - Files a command produces whole (JSON results, plots, ONNX models, checkpoints) are written
   to a temporary file in the target's folder and renamed over the target only at the end and
   only when the target is a regular file or absent: a failed run leaves the old file as it was,
@@ -90,14 +92,20 @@ def _check_one(o: Output, make_parents: bool) -> tuple[Path, os.stat_result | No
         if st is not None and not stat.S_ISREG(st.st_mode) and not streamable:
             raise DrowsyError(f"cannot write {o.label} {p}: it is not a regular file (a device, FIFO or socket); "
                               "not replaced")
-        if st is not None and not os.access(real, os.W_OK) and not streamable:
-            raise DrowsyError(f"cannot write {o.label} file {p}: permission denied")
+        if st is not None and not streamable and (not os.access(real, os.W_OK) or _read_only(st)):
+            raise DrowsyError(f"cannot write {o.label} file {p}: it is read-only; not overwritten")
         parent = real.parent if real.parent.is_dir() or not make_parents else _existing_parent(real.parent)
         if not parent.is_dir():
             raise DrowsyError(f"cannot write {o.label} file {p}: folder {p.parent} does not exist")
-    if st is None and not os.access(parent, os.W_OK | os.X_OK):
-        raise DrowsyError(f"cannot write {o.label} {p}: folder {parent} is not writable")
+    if st is None and (not os.access(parent, os.W_OK | os.X_OK) or _read_only(parent.stat())):
+        raise DrowsyError(f"cannot write {o.label} {p}: folder {parent} is read-only")
     return real, st
+
+
+def _read_only(st: os.stat_result) -> bool:
+    """No write bit for anyone: read-only by intent. root may write anyway (os.access says yes),
+    but a read-only data folder (../shared) or file is never written by drowsy."""
+    return not st.st_mode & 0o222
 
 
 def _existing_parent(p: Path) -> Path:
@@ -193,6 +201,8 @@ def _replaceable(p: Path, label: str) -> None:
         raise DrowsyError(f"cannot write {label} {p}: {_why(e)}") from None
     if not stat.S_ISREG(st.st_mode):
         raise DrowsyError(f"cannot write {label} {p}: it is not a regular file; not replaced")
+    if _read_only(st):
+        raise DrowsyError(f"cannot write {label} {p}: it is read-only; not replaced")
 
 
 @contextlib.contextmanager
@@ -207,6 +217,8 @@ def replacing(path: str | os.PathLike, label: str = "output", make_parents: bool
     try:
         if make_parents:
             target.parent.mkdir(parents=True, exist_ok=True)
+        if _read_only(target.parent.stat()):
+            raise DrowsyError(f"cannot write {label} {path}: folder {target.parent} is read-only")
         fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
     except OSError as e:
         raise DrowsyError(f"cannot write {label} {path}: {_why(e)}") from None

@@ -136,3 +136,25 @@ def test_a_full_disk_is_one_line():
         sink.write({"frame": 1})
     sink.close()
     assert "\n" not in str(e.value)
+
+
+def test_read_only_files_and_folders_are_never_written_even_by_root(tmp_path):
+    """../shared is read-only by mode; root could write it anyway. drowsy does not."""
+    data = tmp_path / "shared"
+    data.mkdir()
+    readme = data / "README.md"
+    readme.write_text("the data's only description")
+    readme.chmod(0o444)
+    with pytest.raises(DrowsyError, match="read-only"):
+        check([Output("--out", readme, "log")])
+    with pytest.raises(DrowsyError, match="read-only"):
+        write_text(readme, "{}", "--json")
+    data.chmod(0o555)
+    try:
+        with pytest.raises(DrowsyError, match="read-only"):
+            check([Output("--json", data / "new.json")])
+        with pytest.raises(DrowsyError, match="read-only"):
+            write_text(data / "new.json", "{}", "--json")
+    finally:
+        data.chmod(0o755)
+    assert readme.read_text() == "the data's only description" and sorted(p.name for p in data.iterdir()) == ["README.md"]

@@ -246,6 +246,8 @@ def main(args: argparse.Namespace) -> int:
         raise DrowsyError("drowsy report needs matplotlib: pip install 'drowsy-eyes[report]'") from None
     session = load_session(run)
     events = _read_jsonl(Path(args.events), "events", allow_empty=True) if args.events else None
-    plot(session, out, events, alert, args.title or run.name)
+    # A file name that is not UTF-8 (surrogate escapes) cannot be drawn: shown with U+FFFD instead.
+    title = args.title or run.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    plot(session, out, events, alert, title)
     print(f"wrote {out}")
     return 0

@@ -95,7 +95,8 @@ class VideoSource(Source):
         self._cv2 = cv2
         self.path = p
         self.realtime = realtime
-        self._cap = cv2.VideoCapture(str(p))
+        self._fd = None
+        self._cap = cv2.VideoCapture(self._openable(p))
         if not self._cap.isOpened():
             self._cap.release()
             raise DrowsyError(f"cannot open {p}: not a video, or a format OpenCV cannot decode")
@@ -114,6 +115,22 @@ class VideoSource(Source):
             self.close()
             raise DrowsyError(f"cannot read {p}: no frame could be decoded")
         self.size = (int(self._pending.image.shape[1]), int(self._pending.image.shape[0]))
+
+    def _openable(self, p: Path) -> str:
+        """A name OpenCV can take: it crashes (SIGSEGV) on a str that is not valid UTF-8, so such
+        a file is opened here and handed over as /proc/self/fd/N (Linux; refused elsewhere)."""
+        try:
+            str(p).encode("utf-8")
+            return str(p)
+        except UnicodeEncodeError:
+            pass
+        if not Path("/proc/self/fd").is_dir():
+            raise DrowsyError(f"cannot open {p}: its name is not valid UTF-8; rename the file")
+        try:
+            self._fd = os.open(p, os.O_RDONLY)
+        except OSError as e:
+            raise DrowsyError(f"cannot open {p}: {e.strerror or e}") from None
+        return f"/proc/self/fd/{self._fd}"
 
     @property
     def position(self) -> int:
@@ -201,6 +218,9 @@ class VideoSource(Source):
         if cap is not None:
             cap.release()
             self._cap = None
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            os.close(fd)
 
 
 class ArraySource(Source):

@@ -79,8 +79,13 @@ class EyeClassifier:
         # CPU from the landmarker's threads between frames (measured: ~8 ms CPU per frame).
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
+            # The bytes, not the name: onnxruntime refuses a file name that is not valid UTF-8.
+            blob = path.read_bytes()
+        except OSError as e:
+            raise DrowsyError(f"cannot read eye model {path}: {e.strerror or e}") from None
+        try:
             # Build a CPU session first to read the contract: a broken file fails here.
-            probe = ort.InferenceSession(str(path), so, providers=[_CPU])
+            probe = ort.InferenceSession(blob, so, providers=[_CPU])
         except Exception as e:  # onnxruntime raises its own exception types per failure
             raise DrowsyError(f"eye model {path} is not a valid ONNX model: {first_line(e)}") from None
         meta = probe.get_modelmeta().custom_metadata_map
@@ -113,7 +118,7 @@ class EyeClassifier:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    self.session = ort.InferenceSession(str(path), so, providers=requested)
+                    self.session = ort.InferenceSession(blob, so, providers=requested)
                 except Exception as e:
                     if device != "auto":
                         raise DrowsyError(f"cannot start {device} for the eye model: {first_line(e)}") from None
