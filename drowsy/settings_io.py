@@ -115,12 +115,12 @@ def load_toml(path) -> dict:
         for k, v in values.items():
             why = _type_problem(k, v)
             if why:
-                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {_shown(v)}")
+                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {_brief(_shown(k, v))}")
         out[sec] = dict(values)
     return out
 
 
-def _shown(v) -> str:
+def _brief(v) -> str:
     """A value for an error line: short, one line, never the repr of a 100k-deep table."""
     if isinstance(v, dict):
         return "a table"

@@ -172,13 +172,18 @@ def check_out(out: str, inputs, force: bool) -> Path:
     for i in inputs:
         if i is not None and Path(i).exists() and p.exists() and p.resolve() == Path(i).resolve():
             raise DrowsyError(f"--out {p} is an input of this calibration; choose another file")
+    from ..outputs import Output, check
+
+    # Also the same file under another name (hard link), a device or FIFO (never replaced), read-only.
+    check([Output("--out", p)], {f"input {i}": i for i in inputs if i is not None})
     if p.exists() and not force:
         raise DrowsyError(f"{p} exists; pass --force to replace it")
     return p
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..paths import default_eye_model, mask_url, resolve_landmarker, sha256_of
+    from ..paths import default_eye_model, resolve_landmarker, sha256_of
+    from ..secrets import mask
     from ..settings import MAX_JITTER, SourceConfig
     from .calibrate_collect import calibration_pipeline, collect
     from .classify import EyeClassifier
@@ -195,7 +200,7 @@ def main(args: argparse.Namespace) -> int:
     live = args.video is None
     source_cfg = SourceConfig(camera=args.camera or 0, video=args.video, url=args.url)
     label = (f"video {Path(args.video).name}" if args.video else
-             f"stream {mask_url(args.url)}" if args.url else f"camera {args.camera}")
+             f"stream {mask(args.url)}" if args.url else f"camera {args.camera}")
     with calibration_pipeline(classifier, landmarker, args.jitter) as pipeline, open_source(source_cfg) as source:
         smp = collect(source, pipeline, live=live, headless=args.headless)
     p = measure(smp, live, classifier.threshold, classifier.hysteresis, args.name or out.stem,

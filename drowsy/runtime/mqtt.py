@@ -75,10 +75,10 @@ class MqttSink:
             import paho.mqtt.client as mqtt
         except ImportError:
             raise DrowsyError(f"--mqtt needs the mqtt extra: {EXTRA_HINT}") from None
-        from ..paths import mask_url
+        from ..secrets import mask
 
         self.target = parse_mqtt_url(url)
-        self.shown = mask_url(url.strip())
+        self.shown = mask(url.strip())
         self.device_id = device_id
         self._warn = warn or (lambda m: print(f"drowsy: warning: {m}", file=sys.stderr, flush=True))
         self._say = say or (lambda m: print(m, file=sys.stderr, flush=True))
