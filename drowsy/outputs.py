@@ -75,12 +75,15 @@ def _same(a: tuple[Path, os.stat_result | None], b: tuple[Path, os.stat_result |
     return a[1] is not None and b[1] is not None and (a[1].st_dev, a[1].st_ino) == (b[1].st_dev, b[1].st_ino)
 
 
-def _check_one(o: Output, make_parents: bool) -> tuple[Path, os.stat_result | None]:
-    p = Path(o.path)
+def _identity(o: Output) -> tuple[Path, os.stat_result | None]:
     if not str(o.path).strip():
         raise UsageError(f"{o.label} needs a file name")
-    real = _resolve(p, o.label)
-    st = _stat(real, o.label)
+    real = _resolve(Path(o.path), o.label)
+    return real, _stat(real, o.label)
+
+
+def _check_one(o: Output, real: Path, st: os.stat_result | None, make_parents: bool) -> None:
+    p = Path(o.path)
     if o.kind == "folder":
         if st is not None and not stat.S_ISDIR(st.st_mode):
             raise DrowsyError(f"cannot write {o.label} {p}: it is a file, not a folder")
@@ -99,7 +102,6 @@ def _check_one(o: Output, make_parents: bool) -> tuple[Path, os.stat_result | No
             raise DrowsyError(f"cannot write {o.label} file {p}: folder {p.parent} does not exist")
     if st is None and (not os.access(parent, os.W_OK | os.X_OK) or _read_only(parent.stat())):
         raise DrowsyError(f"cannot write {o.label} {p}: folder {parent} is read-only")
-    return real, st
 
 
 def _read_only(st: os.stat_result) -> bool:
@@ -130,7 +132,7 @@ def check(outputs: Iterable[Output], inputs: Mapping[str, str | os.PathLike | No
             stdout_by = o.label
             _check_stdout(o.label)
             continue
-        ident = _check_one(o, make_parents)
+        ident = _identity(o)
         for other, other_ident in seen:
             if _same(ident, other_ident):
                 raise UsageError(f"{other.label} and {o.label} are the same file ({o.path}); give each its own")
@@ -148,6 +150,8 @@ def check(outputs: Iterable[Output], inputs: Mapping[str, str | os.PathLike | No
         for o, o_ident in seen:
             if _same(ident, o_ident):
                 raise UsageError(f"{o.label} {o.path} is the input {label}; writing it would destroy it")
+    for o, (real, st) in seen:  # clashes first (usage errors), then whether each can be written
+        _check_one(o, real, st, make_parents)
 
 
 def _check_stdout(label: str) -> None:

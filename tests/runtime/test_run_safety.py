@@ -266,3 +266,46 @@ def test_many_threads_run_and_exit(capsys, shared, tiny_model, tmp_path):
     assert code == 0 and err[-1].startswith("drowsy run: 75 frames")
     assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 75
     assert json.loads((tmp_path / "o.jsonl").read_text().splitlines()[0])["frame"] == 0
+
+
+# -- a landmarker bundle with swapped or renamed members ---------------------------------------
+
+def _rebundle(src, dst, rename):
+    import zipfile
+
+    with zipfile.ZipFile(src) as z:
+        data = {n: z.read(n) for n in z.namelist()}
+    names = list(data)
+    with zipfile.ZipFile(dst, "w") as out:
+        for name in names:
+            out.writestr(rename(name, names), data[name])
+    return dst
+
+
+@pytest.mark.parametrize("how", ["detector and mesh swapped", "detector and blendshapes swapped", "renamed"])
+def test_a_landmarker_bundle_with_swapped_members_is_one_line(capsys, drive, tmp_path, landmarker, tiny_model,
+                                                               yesterday, how):
+    def rename(name, names):
+        if how == "renamed":
+            return "x_" + name
+        a, b = ("face_detector.tflite", "face_landmarks_detector.tflite") if "mesh" in how else \
+            ("face_detector.tflite", "face_blendshapes.tflite")
+        return {a: b, b: a}.get(name, name)
+
+    bad = _rebundle(landmarker, tmp_path / "bad.task", rename)
+    code, err = run(capsys, "--video", drive, "--model", tiny_model, "--landmarker", bad, "--headless", "--no-alarm",
+                    "--out", yesterday)
+    assert code == 1 and len(err) == 1 and f"face landmarker {bad}" in err[0], err
+    assert yesterday.read_text() == YESTERDAY
+
+
+def test_file_names_that_are_not_utf8_work(drive, tmp_path, tiny_model, landmarker):
+    """OpenCV crashed (SIGSEGV) on such a name; a real process, since a crash would kill pytest."""
+    raw = os.fsencode(tmp_path) + b"/\xff-drive.mpg"
+    os.rename(drive, raw)
+    out = os.fsencode(tmp_path) + b"/\xfe.jsonl"
+    r = subprocess.run([sys.executable, "-m", "drowsy", "run", "--video", raw, "--model", str(tiny_model),
+                        "--landmarker", str(landmarker), "--headless", "--no-alarm", "--out", out],
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert len(open(out, "rb").read().splitlines()) == 75
