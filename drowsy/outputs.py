@@ -57,7 +57,7 @@ def _stat(p: Path, label: str) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     except NotADirectoryError:
-        raise DrowsyError(f"cannot write {label} {p}: a part of its folder is a file") from None
+        raise DrowsyError(f"cannot write {label} {p}: a part of its folder is a file, not a folder") from None
     except OSError as e:  # a symlink loop (ELOOP), a name too long, permission ...
         raise DrowsyError(f"cannot write {label} {p}: {_why(e)}") from None
 
