@@ -46,7 +46,9 @@ class _Scorer:
         if path.suffix == ".onnx":
             from ..runtime.classify import EyeClassifier
 
-            self.clf = EyeClassifier(path, device="cpu")
+            # Measuring a model is this command's job, also a poor one: its contract is checked,
+            # but a failing real-eye check (drowsy run refuses such a model) is only reported.
+            self.clf = EyeClassifier(path, device="cpu", selfcheck=False)
             self.threshold = self.clf.threshold
             self.size = self.clf.spec.size
             training = self.clf.metadata.get("drowsy.training")
@@ -120,6 +122,13 @@ def main(args: argparse.Namespace) -> int:
         parts = [(d, s.part(args.split)) for d, s in sets]
     results = {"model": str(model), "threshold": threshold, "split": args.split, "sets": {}}
     print(f"model {model}  threshold {threshold:.4f}  split {args.split}")
+    auc = getattr(getattr(scorer, "clf", None), "selfcheck_auc", None)
+    if auc is not None:
+        from ..runtime.selfcheck import MIN_AUC
+
+        results["selfcheck_auc"] = auc
+        print(f"self-check on the bundled real eye crops: AUC {auc:.2f}"
+              + ("" if auc >= MIN_AUC else f" (below {MIN_AUC}: drowsy run refuses this model)"))
     print(f"  {'':24s} {'n':>6s} {'closed':>6s}  {'EER':>7s}  {'AUC':>6s}  {'acc':>7s}  {'F1':>6s}")
     for d, idx in parts:
         if len(idx) == 0:

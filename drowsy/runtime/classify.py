@@ -148,11 +148,11 @@ class EyeClassifier:
         if len(outs[0].shape) not in (1, 2):
             raise DrowsyError(f"eye model {path}: first output must be [N] or [N,1], found {outs[0].shape}")
 
-    def _check_outputs(self, sess, path: Path, discriminate: bool) -> float | None:
+    def _check_outputs(self, sess, path: Path, discriminate: bool) -> float:
         """Run the bundled real eye crops (selfcheck.py): a model that returns logits, NaN, the
         wrong count, or cannot tell closed from open eyes fails here, when loaded, not as false
-        alarms during a run. discriminate=False skips only the last part, for tests of the
-        contract with models that are no eye models."""
+        alarms during a run. discriminate=False only does not refuse on the last part (the AUC
+        is still measured, in .selfcheck_auc): for commands that measure a model."""
         from .selfcheck import check_model
 
         name = sess.get_inputs()[0].name

@@ -135,9 +135,12 @@ def export_onnx(checkpoint: Path, out: Path, crop_scale: float = CropSpec().scal
         if one.shape != (1,):
             raise DrowsyError(f"exported graph is not batch-dynamic: batch 1 gave shape {one.shape}")
         del sess
-        EyeClassifier(tmp, device="cpu")  # the runtime's own contract and real-eye check
+        # The runtime's own contract check; the real-eye AUC is reported, not enforced: export
+        # converts faithfully, and drowsy run refuses a model that fails it.
+        selfcheck_auc = EyeClassifier(tmp, device="cpu", selfcheck=False).selfcheck_auc
     return {"out": str(out), "bytes": out.stat().st_size, "max_diff": diff, "threshold": thr,
-            "crop_scale": crop_scale, "arch": cfg["arch"], "params": training["params"], "opset": opset}
+            "crop_scale": crop_scale, "arch": cfg["arch"], "params": training["params"], "opset": opset,
+            "selfcheck_auc": selfcheck_auc}
 
 
 def opset_range() -> tuple[int, int]:
@@ -165,4 +168,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"wrote {r['out']} ({r['bytes'] / 1024:.1f} KiB, {r['arch']}, {r['params']} parameters, opset {r['opset']})")
     print(f"onnx.checker ok; ONNX Runtime vs torch on {len(check_batch())} crops: max |difference| {r['max_diff']:.2e}")
     print(f"threshold {r['threshold']:.4f}, crop scale {r['crop_scale']}; EyeClassifier loads it")
+    from ..runtime.selfcheck import MIN_AUC
+
+    auc = r["selfcheck_auc"]
+    print(f"self-check on the bundled real eye crops: AUC {auc:.2f}"
+          + ("" if auc >= MIN_AUC else f" (below {MIN_AUC}: drowsy run will refuse this model)"))
     return 0

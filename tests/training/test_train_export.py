@@ -51,8 +51,11 @@ def test_export_matches_torch_and_keeps_the_contract(trained, shared, capsys):
     onnx_path = trained / "eye_state.onnx"
     assert main(["export-onnx", "--checkpoint", str(trained / "eye_state.pt"), "--out", str(onnx_path),
                  "--crop-scale", "1.7"]) == 0
-    assert "max |difference|" in capsys.readouterr().out
-    clf = EyeClassifier(onnx_path, device="cpu")
+    out = capsys.readouterr().out
+    assert "max |difference|" in out and "self-check on the bundled real eye crops: AUC" in out
+    # Two training steps cannot tell eyes apart: export reports it, drowsy run would refuse the
+    # file; its contract is what this test checks.
+    clf = EyeClassifier(onnx_path, device="cpu", selfcheck=False)
     assert clf.spec == CropSpec(size=24, scale=1.7)
     assert clf.metadata["drowsy.contract"] == CONTRACT
     training = json.loads(clf.metadata["drowsy.training"])
