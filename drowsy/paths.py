@@ -11,6 +11,7 @@ import http.client
 import os
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -129,6 +130,8 @@ def download_landmarker(dest: Path, url: str | None = None, sha256: str | None =
         if bar:
             print(file=sys.stderr)
     except (OSError, http.client.HTTPException, ValueError) as e:
+        if isinstance(e, urllib.error.HTTPError):
+            e.close()  # an HTTP error carries the open response: close its socket now
         if fd >= 0:
             os.close(fd)
         tmp.unlink(missing_ok=True)
