@@ -76,27 +76,38 @@ def add_section_arguments(p: argparse.ArgumentParser, sections: tuple[str, ...])
                                 default=None, help=_help(name))
 
 
-def load_toml(path) -> dict:
-    """{section: {field: value}} from a TOML file; unknown sections/keys or wrong types → UsageError."""
+def read_toml(path, what: str = "config file") -> dict:
+    """A TOML file as a dict, every failure one line naming `what` (a config file, a profile).
+
+    Bounded: a huge file (or /dev/zero) is refused after MAX_CONFIG_BYTES, deep nesting is one
+    line, and a UTF-8 BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
+    """
     import tomllib
 
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)  # /dev/zero or a huge file: stop reading, refuse
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        raise DrowsyError(f"config file not found: {path}") from None
+        raise DrowsyError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise DrowsyError(f"{what} {path} is a folder") from None
     except OSError as e:
-        raise DrowsyError(f"cannot read config file {path}: {e.strerror or e}") from None
+        raise DrowsyError(f"cannot read {what} {path}: {e.strerror or e}") from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise DrowsyError(f"config file {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a settings file")
+        raise DrowsyError(f"{what} {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a settings file")
     try:
-        # utf-8-sig: a BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
-        data = tomllib.loads(raw.decode("utf-8-sig"))
+        return tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise DrowsyError(f"config file {path} is not valid TOML: {first_line(e)}") from None
+        raise DrowsyError(f"{what} {path} is not valid TOML: {first_line(e)}") from None
     except RecursionError:  # thousands of nested arrays or inline tables
-        raise DrowsyError(f"config file {path} is nested too deeply to be a settings file") from None
+        raise DrowsyError(f"{what} {path} is nested too deeply to be a settings file") from None
+
+
+def load_toml(path) -> dict:
+    """{section: {field: value}} from a TOML file; unknown sections/keys or wrong types → UsageError."""
+    path = Path(path)
+    data = read_toml(path)
     unknown = [k for k in data if k not in SECTIONS]
     if unknown:
         raise UsageError(f"config file {path}: unknown section(s) {', '.join(unknown)}; "

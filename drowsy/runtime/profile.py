@@ -199,20 +199,10 @@ def load(path: str | Path, model_sha256: str | None = None) -> Profile:
 
     model_sha256: the eye model the run will use; a profile made with another one is refused.
     """
-    import tomllib
+    from ..settings_io import read_toml
 
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except FileNotFoundError:
-        raise DrowsyError(f"profile not found: {path}") from None
-    except IsADirectoryError:
-        raise DrowsyError(f"profile {path} is a folder") from None
-    except OSError as e:
-        raise DrowsyError(f"cannot read profile {path}: {e.strerror or e}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise DrowsyError(f"profile {path} is not valid TOML: {e}") from None
+    doc = read_toml(path, "profile")
     try:
         p = _parse(doc)
     except ValueError as e:
