@@ -135,6 +135,18 @@ def write_avi(path: Path, images, fps: float = 25.0) -> Path:
     return path
 
 
+def run_cli(capsys, *argv) -> tuple[int, list[str]]:
+    """`drowsy ARGV...` in-process: (exit code, the non-blank stderr lines)."""
+    from drowsy.cli import main
+
+    try:
+        code = main([*map(str, argv)])
+    except SystemExit as e:
+        code = e.code
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    return code, err
+
+
 @pytest.fixture()
 def tiny_model(tmp_path) -> Path:
     return make_tiny_eye_model(tmp_path / "tiny.onnx")

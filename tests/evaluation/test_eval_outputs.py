@@ -9,18 +9,12 @@ import stat
 
 import pytest
 
-from drowsy.cli import main
+from conftest import run_cli
 
 CLIP = "videos/grid/brbk7n.mpg"
 
 
-def cli(capsys, *argv) -> tuple[int, list[str]]:
-    try:
-        code = main([*map(str, argv)])
-    except SystemExit as e:
-        code = e.code
-    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    return code, err
+cli = run_cli
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from drowsy.cli import main
+from conftest import run_cli
 from drowsy.paths import REPO_ROOT
 
 pytestmark = pytest.mark.torch
@@ -18,13 +18,7 @@ pytest.importorskip("onnx")
 SHIPPED = REPO_ROOT / "assets" / "eye_state.pt"
 
 
-def cli(capsys, *argv) -> tuple[int, list[str]]:
-    try:
-        code = main([*map(str, argv)])
-    except SystemExit as e:
-        code = e.code
-    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    return code, err
+cli = run_cli
 
 
 @pytest.fixture()
