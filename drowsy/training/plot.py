@@ -37,7 +37,8 @@ def plot_training(history: list[dict], val: dict, test: dict, best_epoch: int, p
     ax[2].set(title=f"ROC: val at best epoch {best_epoch}, test of the saved weights",
               xlabel="open called closed (FPR)",
               ylabel="closed found (TPR)", xscale="log", xlim=(1e-4, 1), ylim=(0.8, 1.001))
-    ax[2].legend(loc="lower right", fontsize=8)
+    if ax[2].get_legend_handles_labels()[0]:  # a set with one class only has no ROC to label
+        ax[2].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     from ..outputs import replacing
 
