@@ -55,7 +55,6 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp
 FALLBACK_THRESHOLD = 0.5
 # The hysteresis of a model whose metadata names none.
 DEFAULT_HYSTERESIS = 0.1
-INF = math.inf
 # Upper bounds of the times: far beyond any sensible value, and they keep the memory a window
 # holds bounded (a 1e300 s window would keep every frame of the run).
 HOUR, DAY = 3600.0, 86400.0
@@ -236,15 +235,12 @@ def check(section) -> list[tuple[str, str]]:
     """Every problem of one settings dataclass as (field, "must be ..."); empty when valid."""
     out = []
     for f in fields(section):
-        value, meta = getattr(section, f.name), f.metadata
+        value = getattr(section, f.name)
         if value is None:
             continue
-        if meta.get("choices") and value not in meta["choices"]:
-            out.append((f.name, f"must be one of {', '.join(meta['choices'])}"))
-        elif meta.get("limits"):
-            why = range_problem(value, meta["limits"])
-            if why:
-                out.append((f.name, why))
+        why = problem(f.name, value)
+        if why:
+            out.append((f.name, why))
         elif isinstance(value, str) and not value.strip():
             out.append((f.name, "must not be empty"))
     if isinstance(section, SourceConfig) and section.url and not out:

@@ -208,7 +208,7 @@ def _shown(name: str, value):
     return mask(value) if isinstance(value, str) else value
 
 
-def _toml_value(v) -> str:
+def toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -247,5 +247,5 @@ def to_toml(cfg: RunConfig, mask_secrets: bool = False) -> str:
                 continue
             if isinstance(v, str) and mask_secrets:
                 v = mask(v)
-            lines.append(f"{f.name} = {_toml_value(v)}")
+            lines.append(f"{f.name} = {toml_value(v)}")
     return "\n".join(lines) + "\n"

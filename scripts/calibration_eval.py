@@ -34,12 +34,13 @@ def main(argv=None) -> int:
         model = args.model or default_eye_model()
         cache = cache_folder(args.cache)
         classifier = EyeClassifier(model, device="cpu", threads=1)
-        result = evaluate(args.dir, classifier, resolve_landmarker(args.landmarker), args.jitter, sha256_of(model),
+        sha256 = sha256_of(model)
+        result = evaluate(args.dir, classifier, resolve_landmarker(args.landmarker), args.jitter, sha256,
                           cache, log=lambda m: print(m, file=sys.stderr, flush=True))
     except DrowsyError as e:
         print(f"calibration_eval: error: {e}", file=sys.stderr)
         return 1
-    print(f"eye model {model} (sha256 {sha256_of(model)[:12]}, threshold {classifier.threshold:g}, hysteresis "
+    print(f"eye model {model} (sha256 {sha256[:12]}, threshold {classifier.threshold:g}, hysteresis "
           f"{classifier.hysteresis:g}, fusion {classifier.fusion}), clips under {args.dir}, jitter {args.jitter}; "
           f"chosen on all people: '{result['chosen_on_all']}', of the profile rules: '{result['ships']}'")
     print(table(result))

@@ -6,7 +6,7 @@ leave people out, and optionally write them into a copy of the model's ONNX meta
 Every labelled clip runs through the pipeline once per pass set (clean, dark, lowres, blurgray,
 clean at 15 and 6 FPS; landmarker passes recorded in the user cache, or --cache), then every
 candidate is replayed through the real temporal logic. The selection rule is
-drowsy.operating_point.RULE (declared in that module before any held-out figure was computed).
+drowsy.evaluation.operating_point.RULE (declared in that module before any held-out figure was computed).
 Printed: the pick of each leave-one-person-out fold and the held-out person's blinks at it,
 pooled held-out figures per pass set and per clip group, and the pick on all persons — the
 value --write stores (`drowsy.threshold`, `drowsy.hysteresis`, `drowsy.fusion`,

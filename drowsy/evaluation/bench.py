@@ -195,8 +195,8 @@ def _check(args) -> None:
         why = problem(name, getattr(args, name))
         if why:
             raise UsageError(f"--{name} {why}, got {getattr(args, name)}")
-    if args.threads < 0:
-        raise UsageError("--threads must be >= 0")
+    if not 0 <= args.threads <= 256:  # more can exhaust the machine (and hang at exit)
+        raise UsageError(f"--threads must be 0..256, got {args.threads}")
 
 
 def _pipeline_and_reference(args, cfg) -> tuple[dict, object, dict | None]:
@@ -239,8 +239,6 @@ def main(args: argparse.Namespace) -> int:
     from ..runtime.classify import PROVIDERS
 
     _check(args)
-    if args.threads > 256:  # a value that can exhaust the machine (and hang at exit)
-        raise UsageError(f"--threads must be 0..256, got {args.threads}")
     from ..outputs import Output, check
     from ..paths import default_eye_model, find_landmarker
 

@@ -5,7 +5,7 @@ clips decimated to lower frame rates; pooled, per person and per clip group.
 
 Pass sets: each condition at the clip's own rate ("clean", "dark", ...), and the clean clips
 at each --rates value ("clean@15fps"): frames dropped, timestamps kept, a real VIDEO-mode
-landmarker pass on the kept frames. Figures: evalsummary.py; blink convention: blinkmatch.py.
+landmarker pass on the kept frames. Figures: summary.py; blink convention: blinks.py.
 """
 
 from __future__ import annotations

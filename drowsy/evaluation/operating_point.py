@@ -2,13 +2,13 @@
 
 These are operating points of the whole pipeline (landmarks, crops, model, temporal logic),
 not of the eye model on crops, so they are chosen on clips: the recorded per-frame features of
-`drowsy eval-video` (evalclip.ClipPass) are replayed through the real DrowsinessMonitor for
+`drowsy eval-video` (clips.ClipPass) are replayed through the real DrowsinessMonitor for
 every candidate (fusion rule x threshold x hysteresis) — no model or landmarker reruns.
 
 Selection rule (declared before any held-out figure was computed; see RULE):
 1. A candidate that raises any alert on the dev clips (ordinary blinking) is out.
 2. Score = the mean, over the pass sets clean, dark, lowres, blurgray and clean at 15 FPS, of
-   the blink F1 pooled over the dev persons' clips (blinkmatch convention).
+   the blink F1 pooled over the dev persons' clips (blinks.py convention).
 3. Highest score wins; among candidates tied with it (within 0.001), the first fusion rule in
    FUSIONS order, then hysteresis 0.1 before others, then the median tied threshold.
 Leave-people-out: each person in turn is held out, the rule picks on all the others, and the
@@ -23,8 +23,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .blinks import BlinkCount, dont_care_spans, match_blinks
-from .clips import ClipPass, Labels, blink_frames
+from .blinks import BlinkCount
+from .clips import ClipPass, blink_frames
+from .summary import count, frame_table, roc_summary
 
 # Simplest first: ties go to the earlier. "mean+eyeblink" was added after the first run of the
 # rule (README, "Accuracy on real video" says which figures came before it).
@@ -59,17 +60,12 @@ def fused_scores(clip: ClipPass, rule: str) -> np.ndarray:
 def frame_auc(clips, score_of) -> float | None:
     """Pooled frame ROC AUC of the scores `score_of(clip)` over labelled, unambiguous frames
     with a face (as eval-video counts them); None without both classes."""
-    from .metrics import roc_figures
-    from .summary import frame_table
-
     ys, ss = [], []
     for clip, labels in clips:
         tb = frame_table(clip, labels)
         ys.append(tb["y"][tb["scored"]])
         ss.append(np.asarray(score_of(clip), dtype=float)[tb["scored"]])
-    y, s = np.concatenate(ys), np.concatenate(ss)
-    ok = np.isfinite(s)
-    return roc_figures(y[ok], s[ok])["auc"]
+    return roc_summary(np.concatenate(ys), np.concatenate(ss))["auc"]
 
 
 def gate_reasons(clip: ClipPass, temporal_cfg) -> list[str | None]:
@@ -103,10 +99,6 @@ def replay(clip: ClipPass, score: np.ndarray, reasons, cand: Candidate, temporal
     return blink_frames(events, clip.t, clip.frame), sum(e.kind == "alert_on" for e in events)
 
 
-def count_blinks(spans, labels: Labels) -> BlinkCount:
-    return match_blinks(spans, labels.blinks, dont_care_spans(labels.frame, labels.ambiguous, labels.other_events))
-
-
 def candidate_table(passes: dict, temporal_cfg, fusions=FUSIONS, thresholds=THRESHOLDS,
                     hystereses=HYSTERESES) -> dict:
     """{pass set: {Candidate: {clip: (BlinkCount, alerts)}}} for every candidate."""
@@ -121,7 +113,7 @@ def candidate_table(passes: dict, temporal_cfg, fusions=FUSIONS, thresholds=THRE
                     for thr in thresholds:
                         cand = Candidate(fusion, thr, h)
                         spans, alerts = replay(clip, score, reasons, cand, temporal_cfg)
-                        table.setdefault(cand, {})[clip.video] = (count_blinks(spans, labels), alerts)
+                        table.setdefault(cand, {})[clip.video] = (count(spans, labels), alerts)
         out[name] = table
     return out
 

@@ -5,7 +5,7 @@ per person and per clip group (glasses none / thin / black, upward).
 Which frames count: kept frames with a label, minus `partial_ambiguous` ones. Frames without a
 face have no score for any method (all three share the landmarker); they are left out of
 AUC/EER and counted.
-Blinks (blinkmatch.py): ours = the DrowsinessMonitor's blink events at the model's threshold,
+Blinks (blinks.py): ours = the DrowsinessMonitor's blink events at the model's threshold,
 hysteresis and head-pose gate, exactly as `drowsy run` reports them; a baseline = runs of frames
 with score >= its threshold, that threshold fitted on the very clips evaluated (the one with the
 best pooled blink F1 of the pass set), which favours the baselines.

@@ -1,4 +1,4 @@
-"""Markdown tables of `drowsy eval-video` results (evalsummary.summarise per pass set)."""
+"""Markdown tables of `drowsy eval-video` results (summary.summarise per pass set)."""
 
 from __future__ import annotations
 

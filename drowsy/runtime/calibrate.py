@@ -24,7 +24,7 @@ import numpy as np
 
 from . import profile as prof
 from ..errors import DrowsyError, UsageError
-from ..settings import DEVICES
+from ..settings import DEVICES, default_of
 
 PROG = "drowsy calibrate"
 RISE, GUARD_S, SETTLE_S = 0.25, 0.2, 0.8
@@ -66,7 +66,7 @@ class Samples:
     phase: np.ndarray  # (N,) str: a PHASES name live, "video" for a file
 
 
-def durations(t: np.ndarray, max_gap_s: float = 0.5) -> np.ndarray:
+def durations(t: np.ndarray, max_gap_s: float = default_of("max_gap_s")) -> np.ndarray:
     """The seconds each frame stands for (as the temporal stage counts them)."""
     if len(t) < 2:
         return np.full(len(t), 0.0)
@@ -165,17 +165,13 @@ def check_out(out: str, inputs, force: bool) -> Path:
     p = Path(out)
     if not out.strip():
         raise UsageError("--out must not be empty")
-    if p.is_dir():
-        raise DrowsyError(f"cannot write profile {p}: it is a folder")
-    if not p.parent.is_dir():
-        raise DrowsyError(f"cannot write profile {p}: folder {p.parent} does not exist")
     for i in inputs:
         if i is not None and Path(i).exists() and p.exists() and p.resolve() == Path(i).resolve():
             raise DrowsyError(f"--out {p} is an input of this calibration; choose another file")
     from ..outputs import Output, check
 
-    # Also the same file under another name (hard link), a device or FIFO (never replaced), read-only.
-    check([Output("--out", p)], {f"input {i}": i for i in inputs if i is not None})
+    # A folder, a missing folder, a hard link to an input, a device or FIFO (never replaced), read-only.
+    check([Output("--out", p)], {str(i): i for i in inputs if i is not None})
     if p.exists() and not force:
         raise DrowsyError(f"{p} exists; pass --force to replace it")
     return p

@@ -62,6 +62,17 @@ def provider_list(device: str, size: int, cache_dir: Path | None, input_name: st
     return out
 
 
+def _unit_meta(meta, key: str, default: float, name: str, path: Path) -> float:
+    """A number in [0, 1] from the model's metadata (default when absent); else one clear error."""
+    try:
+        value = float(meta.get(key, default))
+    except ValueError:
+        raise DrowsyError(f"eye model {path}: {name} metadata is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise DrowsyError(f"eye model {path}: {name} {value} outside [0, 1]")
+    return value
+
+
 class EyeClassifier:
     """The classify stage as one callable: EyeCrops → EyeScores."""
 
@@ -91,18 +102,8 @@ class EyeClassifier:
         meta = probe.get_modelmeta().custom_metadata_map
         self.spec = CropSpec.from_metadata(meta.get(META_CROP))
         self._check_contract(probe, path)
-        try:
-            self.threshold = float(meta.get(META_THRESHOLD, FALLBACK_THRESHOLD))
-        except ValueError:
-            raise DrowsyError(f"eye model {path}: threshold metadata is not a number") from None
-        if not 0.0 <= self.threshold <= 1.0:
-            raise DrowsyError(f"eye model {path}: threshold {self.threshold} outside [0, 1]")
-        try:
-            self.hysteresis = float(meta.get(META_HYSTERESIS, DEFAULT_HYSTERESIS))
-        except ValueError:
-            raise DrowsyError(f"eye model {path}: hysteresis metadata is not a number") from None
-        if not 0.0 <= self.hysteresis <= 1.0:
-            raise DrowsyError(f"eye model {path}: hysteresis {self.hysteresis} outside [0, 1]")
+        self.threshold = _unit_meta(meta, META_THRESHOLD, FALLBACK_THRESHOLD, "threshold", path)
+        self.hysteresis = _unit_meta(meta, META_HYSTERESIS, DEFAULT_HYSTERESIS, "hysteresis", path)
         # How the two eyes are fused: chosen on video with the threshold (operating_point.py);
         # models without the key keep the plain mean they were tuned with.
         self.fusion = meta.get(META_FUSION, "mean")

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from time import perf_counter
 from typing import Iterator
 
+from .capture import Source, VideoSource
 from ..types import Drowsiness, Event, Face, Frame, FrameResult
 
 READ_TIMEOUT_S = 0.1  # how long one read waits for a live frame: also the stop check interval
@@ -70,23 +71,16 @@ class _End:
         self.error = error
 
 
-class IterSource:
+class IterSource(Source):
     """Any iterable of Frames as a source (a generator of degraded or looped frames)."""
-
-    live = False
-    dropped = failed = 0
 
     def __init__(self, frames):
         self._it = iter(frames)
-        self.ended = False
 
     def read(self, timeout_s: float | None = None) -> Frame | None:
         frame = next(self._it, None)
         self.ended = frame is None
         return frame
-
-    def poll_events(self) -> list[Event]:
-        return []
 
 
 class _Mailbox:
@@ -126,8 +120,6 @@ class FrameLoop:
     """Iterate for Steps; close() (or `with`) stops the worker threads."""
 
     def __init__(self, pipeline, source, stop: threading.Event | None = None, parallel: bool = True):
-        from .capture import VideoSource
-
         self.pipeline = pipeline
         self.source = source if hasattr(source, "read") else IterSource(source)
         self.stop = stop or threading.Event()

@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import DrowsyError
 from ..types import Event, FrameResult
+from .sinks import _finite  # NaN -> null, secrets masked: as the --out/--events logs
 
 EXTRA_HINT = "pip install 'drowsy-eyes[mqtt]'"
 QUEUE_SIZE = 1000  # events kept while the broker is away (~hours of normal event rates)
@@ -240,9 +241,3 @@ class MqttSink:
             self.dropped += len(self._events) + len(self._unacked)  # never reached the broker
         self._say(f"drowsy run: mqtt {self.shown}: {self.published} messages published, "
                   f"{self.dropped} dropped (broker unreachable or queue full)")
-
-
-def _finite(record: dict) -> dict:
-    from .sinks import _finite as finite
-
-    return finite(record)

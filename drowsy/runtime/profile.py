@@ -17,13 +17,12 @@ person's measured open eyes closed, and with no closure seen it may only rise (s
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
 from ..errors import DrowsyError
+from ..settings_io import read_toml, toml_value as _toml  # the run settings' TOML values: same quoting
 
 FORMAT = 1
 BASES = ("open_and_closed", "open_only")
@@ -115,16 +114,6 @@ def apply(temporal, profile: Profile):
 
 # -- TOML ---------------------------------------------------------------------------------------
 
-def _toml(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    return '"' + "".join(c if c not in '"\\' and ord(c) >= 0x20 else f"\\u{ord(c):04x}" for c in str(v)) + '"'
-
-
 def to_toml(p: Profile) -> str:
     sections = {
         "profile": {"format": FORMAT, "name": p.name, "created": p.created, "basis": p.basis, "note": p.note},
@@ -139,18 +128,10 @@ def to_toml(p: Profile) -> str:
 
 
 def write(p: Profile, path: str | Path) -> None:
-    """Write atomically: a temp file beside `path`, then a rename (a reader never sees half a file)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(to_toml(p))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise DrowsyError(f"cannot write profile {path}: {e.strerror or e}") from None
+    """Write atomically (outputs.write_text: a temp file beside `path`, then a rename)."""
+    from ..outputs import write_text
+
+    write_text(path, to_toml(p), label="profile")
 
 
 def _number(doc: dict, sec: str, key: str, lo: float, hi: float) -> float:
@@ -199,8 +180,6 @@ def load(path: str | Path, model_sha256: str | None = None) -> Profile:
 
     model_sha256: the eye model the run will use; a profile made with another one is refused.
     """
-    from ..settings_io import read_toml
-
     path = Path(path)
     doc = read_toml(path, "profile")
     try:

@@ -22,7 +22,6 @@ from ..types import Event, FrameResult
 
 def check_run_outputs(cfg, config_file=None) -> None:
     """`drowsy run`'s logs against its inputs, before anything is opened (outputs.check)."""
-    from ..outputs import Output, check
     from ..paths import default_eye_model, find_landmarker
 
     inputs = {"--video": cfg.source.video, "--model": cfg.model.model or default_eye_model(),
@@ -93,7 +92,8 @@ class FrameLog(JsonlSink):
         super().__init__(path, "--out")
 
     def add(self, result: FrameResult) -> None:
-        self.write({**result.to_json(), **self.extra})
+        if self._f is not None:  # no --out: skip building the record on every frame
+            self.write({**result.to_json(), **self.extra})
 
 
 class EventLog(JsonlSink):

@@ -163,7 +163,6 @@ def main(args: argparse.Namespace) -> int:
     lo, hi = opset_range()
     if not lo <= args.opset <= hi:
         raise UsageError(f"--opset must be {lo}..{hi} (what this torch and onnx can write), got {args.opset}")
-    check([Output("--out", args.out)], {"--checkpoint": args.checkpoint}, make_parents=True)
     r = export_onnx(Path(args.checkpoint), Path(args.out), args.crop_scale, args.threshold, args.opset)
     print(f"wrote {r['out']} ({r['bytes'] / 1024:.1f} KiB, {r['arch']}, {r['params']} parameters, opset {r['opset']})")
     print(f"onnx.checker ok; ONNX Runtime vs torch on {len(check_batch())} crops: max |difference| {r['max_diff']:.2e}")

@@ -187,7 +187,7 @@ def _data_notes(data) -> dict:
         return {}
     from .videocrops import describe_conditions
 
-    return {"conditions": json.loads(describe_conditions()), "persons": sorted(set(data.group.tolist()))}
+    return {"conditions": describe_conditions(), "persons": sorted(set(data.group.tolist()))}
 
 
 def _check_outputs(args) -> None:

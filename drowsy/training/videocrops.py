@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,15 +79,6 @@ def apply_condition(frame, condition: str):
     if condition not in CONDITIONS:
         raise DrowsyError(f"unknown condition {condition!r}: choose from {', '.join(CONDITIONS)}")
     return degrade_frame(frame, condition)
-
-
-def labelled_clips(root: str | Path) -> list[Path]:
-    """Every video under `root` with a `<video>.eyestate.csv` beside it, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DrowsyError(f"data folder not found: {root}")
-    clips = [p.with_name(p.name[: -len(LABEL_SUFFIX)]) for p in sorted(root.rglob("*" + LABEL_SUFFIX))]
-    return [c for c in clips if c.is_file()]
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -212,7 +202,8 @@ def cached_clip(video: Path, condition: str, landmarker: Path, spec: CropSpec = 
     return out
 
 
-def describe_conditions() -> str:
+def describe_conditions() -> dict:
+    """Each condition's description, for the checkpoint's data notes."""
     from ..evaluation.degrade import DESCRIPTIONS
 
-    return json.dumps({**DESCRIPTIONS, "jpeg": f"JPEG re-encode at quality {JPEG_QUALITY}"})
+    return {**DESCRIPTIONS, "jpeg": f"JPEG re-encode at quality {JPEG_QUALITY}"}

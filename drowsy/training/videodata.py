@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import DrowsyError
 from ..runtime.crop import CropSpec
-from .data import EyeData
-from .videocrops import CONDITIONS, cached_clip, clip_info, eye_labels, labelled_clips
+from .data import EyeData, _spaced
+from .videocrops import CONDITIONS, LABEL_SUFFIX, cached_clip, clip_info, eye_labels
 
 JITTER = 8  # the runtime's default: what `drowsy run` classifies
 
@@ -40,19 +40,14 @@ class FrameTable:
     ear: np.ndarray  # (N,) eye aspect ratio (lower = closed)
 
 
-def _landmarker(path) -> Path:
+def _passes(root: Path, conditions, landmarker, spec: CropSpec, limit: int | None, log, cache=None):
+    from ..evaluation.clips import find_pairs
     from ..paths import resolve_landmarker
 
-    return resolve_landmarker(path)
-
-
-def _passes(root: Path, conditions, landmarker, spec: CropSpec, limit: int | None, log, cache=None):
-    clips = labelled_clips(root)
-    if not clips:
-        raise DrowsyError(f"{root}: no <video>.eyestate.csv beside a video")
+    clips = [video for video, _ in find_pairs(root)]  # raises when there is none
     if limit is not None:  # tiny runs: a few clips spread over the listing
-        clips = [clips[i] for i in np.unique(np.linspace(0, len(clips) - 1, max(1, limit // 100)).round().astype(int))]
-    lm = _landmarker(landmarker)
+        clips = [clips[i] for i in _spaced(len(clips), max(1, limit // 100))]
+    lm = resolve_landmarker(landmarker)
     for video in clips:
         info = clip_info(video, root)
         for cond in conditions:
@@ -96,7 +91,7 @@ def frame_tables(root: str | Path, conditions=CONDITIONS, persons=None, landmark
     for video, info, c, clip in _passes(root, conditions, landmarker, spec, None, log, cache):
         if persons is not None and info["person"] not in persons:
             continue
-        lab = read_labels(video.with_name(video.name + ".eyestate.csv"), video.name)
+        lab = read_labels(video.with_name(video.name + LABEL_SUFFIX), video.name)
         closed = np.full(len(clip.frame), -1, dtype=np.int8)
         pos = {int(f): i for i, f in enumerate(clip.frame)}
         for f, y, amb in zip(lab.frame, lab.closed, lab.ambiguous):
