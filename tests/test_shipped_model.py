@@ -96,7 +96,7 @@ def test_model_card_describes_the_shipped_files():
 
 
 @pytest.mark.mediapipe
-def test_runtime_uses_the_models_video_operating_point(clf):
+def test_runtime_uses_the_models_video_operating_point(clf, landmarker):  # builds the real pipeline
     """The threshold, hysteresis and eye fusion in the shipped model's metadata were chosen on
     labelled video (scripts/choose_operating_point.py), and `drowsy run` with default settings
     uses exactly those."""

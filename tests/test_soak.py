@@ -107,7 +107,7 @@ def test_verdict_slope_and_bounds(soak_mod):
     assert not v["ok"] and v["slope_mb_per_10k"] == pytest.approx(10.0)
 
 
-def test_soak_script_refuses_too_few_frames_and_a_missing_model(soak_mod, tmp_path, capsys):
+def test_soak_script_refuses_too_few_frames_and_a_missing_model(soak_mod, tmp_path, capsys, shared):  # its default clip
     with pytest.raises(SystemExit) as e:
         soak_mod.main(["--frames", "10"])
     assert e.value.code == 2
