@@ -18,11 +18,12 @@ def _modules() -> dict[str, Path]:
             for p in PKG.rglob("*.py")}
 
 
-def _top_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """drowsy modules imported when `name` is imported (module level only, not inside functions)."""
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """drowsy modules that `name` imports anywhere: at module level or inside a function. A lazy
+    import inside a function still ties the two modules together, so it counts for circles."""
     pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out = set()
-    for node in ast.parse(path.read_text()).body:
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -45,7 +46,7 @@ def test_public_api_names_resolve():
 
 def test_no_import_circles():
     mods = _modules()
-    graph = {m: _top_level_imports(m, p, set(mods)) for m, p in mods.items()}
+    graph = {m: _imports(m, p, set(mods)) for m, p in mods.items()}
     seen, stack = set(), []
 
     def visit(m):
@@ -68,8 +69,11 @@ def test_the_circle_check_can_fail(tmp_path):
     a, b = tmp_path / "a.py", tmp_path / "b.py"
     a.write_text("from .b import x\n")
     b.write_text("from .a import y\n")
-    assert _top_level_imports("drowsy.a", a, {"drowsy.a", "drowsy.b"}) == {"drowsy.b"}
-    assert _top_level_imports("drowsy.b", b, {"drowsy.a", "drowsy.b"}) == {"drowsy.a"}
+    assert _imports("drowsy.a", a, {"drowsy.a", "drowsy.b"}) == {"drowsy.b"}
+    assert _imports("drowsy.b", b, {"drowsy.a", "drowsy.b"}) == {"drowsy.a"}
+    c = tmp_path / "c.py"  # an import inside a function counts too
+    c.write_text("def f():\n    from .a import y\n")
+    assert _imports("drowsy.c", c, {"drowsy.a", "drowsy.c"}) == {"drowsy.a"}
 
 
 def test_runtime_and_run_help_work_without_torch():

@@ -16,25 +16,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from . import profile as prof
+from .calibrate_collect import PROG, Samples
 from ..errors import DrowsyError, UsageError
 from ..settings import DEVICES, default_of
 
-PROG = "drowsy calibrate"
 RISE, GUARD_S, SETTLE_S = 0.25, 0.2, 0.8
 MIN_OPEN_S, MIN_OPEN_FRAMES, MIN_CLOSED_S = 2.0, 15, 1.0
-OPEN_S, CLOSED_S, BLINK_S, READY_S = 15.0, 3.0, 6.0, 2.0
-PHASES = (("ready", READY_S, "Get ready: look at the road"),
-          ("open", OPEN_S, "Look at the road, eyes open"),
-          ("closed", CLOSED_S, "Close your eyes now; open them at the beep"),
-          ("blink", BLINK_S, "Eyes open: blink a few times"))
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = ("Live: follow the prompts (about 26 s). A video: its open eyes and any blinks are used. "
@@ -51,19 +44,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=DEVICES, help="where the eye model runs (auto)")
     p.add_argument("--jitter", type=int, default=8, metavar="J", help="jittered crops per eye (8)")
     p.add_argument("--headless", action="store_true", help="live: prompts in the terminal only, no window")
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Per frame of a calibration, in time order."""
-
-    t: np.ndarray  # (N,) seconds
-    face: np.ndarray  # (N,) bool
-    fused: np.ndarray  # (N,) the pipeline's closed score; nan where the frame cannot be judged
-    p: np.ndarray  # (N, 2) per eye [right, left]; nan likewise
-    yaw: np.ndarray  # (N,) degrees, nan without a face
-    pitch: np.ndarray
-    phase: np.ndarray  # (N,) str: a PHASES name live, "video" for a file
 
 
 def durations(t: np.ndarray, max_gap_s: float = default_of("max_gap_s")) -> np.ndarray:

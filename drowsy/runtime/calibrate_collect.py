@@ -9,11 +9,32 @@ as in `drowsy run`.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
-from .calibrate import PHASES, PROG, Samples
 from ..errors import DrowsyError
+
+PROG = "drowsy calibrate"
+# The live schedule (seconds per phase); calibrate.py reads the phases back from Samples.phase.
+OPEN_S, CLOSED_S, BLINK_S, READY_S = 15.0, 3.0, 6.0, 2.0
+PHASES = (("ready", READY_S, "Get ready: look at the road"),
+          ("open", OPEN_S, "Look at the road, eyes open"),
+          ("closed", CLOSED_S, "Close your eyes now; open them at the beep"),
+          ("blink", BLINK_S, "Eyes open: blink a few times"))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Per frame of a calibration, in time order."""
+
+    t: np.ndarray  # (N,) seconds
+    face: np.ndarray  # (N,) bool
+    fused: np.ndarray  # (N,) the pipeline's closed score; nan where the frame cannot be judged
+    p: np.ndarray  # (N, 2) per eye [right, left]; nan likewise
+    yaw: np.ndarray  # (N,) degrees, nan without a face
+    pitch: np.ndarray
+    phase: np.ndarray  # (N,) str: a PHASES name live, "video" for a file
 
 
 class Guide:

@@ -87,18 +87,6 @@ class Hub:
             return [(s, r) for s, r in self.events if s > seq]
 
 
-def status_json(result: FrameResult | None) -> dict:
-    """`GET /status`: the latest frame result (the --out record without per-stage timings)."""
-    if result is None:
-        return {"t": None, "face": False, "p_closed": None, "closed": None, "perclos": None,
-                "closed_for": 0.0, "alert": False, "reason": "no frame yet"}
-    from .sinks import _finite
-
-    record = result.to_json()
-    record.pop("timings_ms", None)
-    return _finite(record)
-
-
 class _FirstLineHandler(logging.Handler):
     """uvicorn's own messages as one warning line each: no tracebacks, no request lines."""
 

@@ -95,7 +95,6 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
     from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
     from starlette.routing import Route
 
-    from .serve import status_json
     from .serve_page import page
 
     jpegs = Jpegs(hub, threshold, perclos_alert)
@@ -153,3 +152,15 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
     routes = [Route("/", index), Route("/status", status), Route("/events", events),
               Route("/video.mjpg", video)]
     return TokenGate(Starlette(routes=routes), token)
+
+
+def status_json(result: "FrameResult | None") -> dict:
+    """`GET /status`: the latest frame result (the --out record without per-stage timings)."""
+    if result is None:
+        return {"t": None, "face": False, "p_closed": None, "closed": None, "perclos": None,
+                "closed_for": 0.0, "alert": False, "reason": "no frame yet"}
+    from .sinks import _finite
+
+    record = result.to_json()
+    record.pop("timings_ms", None)
+    return _finite(record)

@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
 from ..errors import DrowsyError
 from ..settings import CROP_SIZE
+from .eyedata import EyeData, spaced
 
 FORMATS = ("cew", "mrl", "folders", "numbered", "video")
 NUMBERED_BLOCK = 20  # numbered layout: files n // 20 form one split unit (consecutive = often one face)
@@ -39,39 +38,6 @@ CONDITION_NAMES = {
     "reflections": {"0": "none", "1": "small", "2": "big"},
     "gender": {"0": "man", "1": "woman"},
 }
-
-
-@dataclass(frozen=True)
-class EyeData:
-    """One data set in memory. `group` is the split unit: a face photo (CEW), a subject (MRL)."""
-
-    name: str  # "cew", "mrl" or "folders"
-    root: str
-    images: np.ndarray  # (N, S, S) uint8 grayscale
-    closed: np.ndarray  # (N,) uint8, 1 = eye closed
-    group: np.ndarray  # (N,) str
-    files: np.ndarray  # (N,) str, relative to root
-    conditions: Mapping[str, np.ndarray] = field(default_factory=dict)  # name → (N,) str
-
-    def __post_init__(self):
-        n = len(self.images)
-        if self.images.dtype != np.uint8 or self.images.ndim != 3:
-            raise ValueError(f"images must be (N, S, S) uint8, got {self.images.dtype} {self.images.shape}")
-        for k, v in {"closed": self.closed, "group": self.group, "files": self.files, **self.conditions}.items():
-            if len(v) != n:
-                raise ValueError(f"{k} has {len(v)} entries for {n} images")
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    @property
-    def fmt(self) -> str:
-        """The layout ("cew", "mrl", "folders"), also when load_datasets numbered the name."""
-        return self.name.rstrip("0123456789")
-
-    def summary(self) -> dict:
-        return {"name": self.name, "root": self.root, "n": len(self), "closed": int(self.closed.sum()),
-                "open": int(len(self) - self.closed.sum()), "groups": int(len(np.unique(self.group)))}
 
 
 def _numbered(root: Path) -> bool:
@@ -182,13 +148,6 @@ def read_crop(path: Path, size: int) -> np.ndarray:
     return img
 
 
-def _spaced(n: int, limit: int | None) -> np.ndarray:
-    """`limit` indices spread evenly over range(n): a small slice still covers every folder."""
-    if limit is None or limit >= n:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max(limit, 1)).round().astype(int))
-
-
 def _cache_key(root: Path, fmt: str, size: int, files: list[Path]) -> str:
     h = hashlib.sha1(f"{root.resolve()}|{fmt}|{size}|v1".encode())
     for p in files:
@@ -222,7 +181,7 @@ def load_dataset(root: str | os.PathLike, fmt: str = "auto", size: int = CROP_SI
     files, meta = _LISTERS[fmt](root)
     if not files:
         raise DrowsyError(f"{root}: no images found for the {fmt} layout")
-    keep = _spaced(len(files), limit)
+    keep = spaced(len(files), limit)
     files = [files[i] for i in keep]
     images = None
     cache_file = None

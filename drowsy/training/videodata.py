@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DrowsyError
 from ..runtime.crop import CropSpec
-from .data import EyeData, _spaced
+from .eyedata import EyeData, spaced
 from .videocrops import CONDITIONS, LABEL_SUFFIX, cached_clip, clip_info, eye_labels
 
 JITTER = 8  # the runtime's default: what `drowsy run` classifies
@@ -46,7 +46,7 @@ def _passes(root: Path, conditions, landmarker, spec: CropSpec, limit: int | Non
 
     clips = [video for video, _ in find_pairs(root)]  # raises when there is none
     if limit is not None:  # tiny runs: a few clips spread over the listing
-        clips = [clips[i] for i in _spaced(len(clips), max(1, limit // 100))]
+        clips = [clips[i] for i in spaced(len(clips), max(1, limit // 100))]
     lm = resolve_landmarker(landmarker)
     for video in clips:
         info = clip_info(video, root)

@@ -13,7 +13,7 @@ from drowsy.cli import build_parser, main
 from drowsy.errors import DrowsyError
 from drowsy.paths import default_eye_model, sha256_of
 from drowsy.runtime import profile as prof
-from drowsy.runtime.calibrate import MIN_OPEN_S, Samples, find_closures, measure
+from drowsy.runtime.calibrate import MIN_OPEN_S, Samples, find_closures, measure  # Samples: re-exported
 from drowsy.runtime.calibrate_collect import Guide
 
 G, FPS = 0.7015, 30.0
