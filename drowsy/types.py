@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .runtime.fusion import fuse  # numpy only
+from .runtime.fusion import fuse, with_geometry  # numpy only
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,18 @@ class EyeScores:
     contrast: np.ndarray | None = None  # (2,) gray-level std of each eye's centre crop
     fusion: str = "mean"  # how the eyes are fused (fusion.RULES; the eye model's metadata says which)
     blink: np.ndarray | None = None  # (2,) the landmarker's eyeBlink blendshapes, when the fusion uses them
+    # A driver profile's lid geometry (fusion.Geometry): 0 at their open eyes, 1 at closed; its weight.
+    geometry: float | None = None
+    geometry_weight: float = 0.0
 
     @property
     def fused(self) -> float:
-        """One closed score per frame: both eyes fused by `fusion` (fusion.py)."""
-        return float(fuse(self.p_closed, self.spread, self.contrast, rule=self.fusion, blink=self.blink))
+        """One closed score per frame: both eyes fused by `fusion` (fusion.py), then, with a
+        profile's geometry weight, blended with the lid geometry (fusion.with_geometry)."""
+        f = fuse(self.p_closed, self.spread, self.contrast, rule=self.fusion, blink=self.blink)
+        if self.geometry is None or not self.geometry_weight:
+            return float(f)  # exactly the score without a profile
+        return float(with_geometry(f, self.geometry, self.geometry_weight))
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 Live (--camera, --url) it guides the driver on the window and in the terminal: eyes on the road
 for OPEN_S seconds, eyes closed for CLOSED_S (until a beep), then a few blinks. From a video it
-uses what the clip holds: the open-eye baseline and any blinks found in it.
+uses what the clip holds: the open eyes and any blinks found in it.
 
-Which frames are open or closed (find_closures): the open baseline is the median fused score; a
-closure is a run of frames at least RISE above it; its closed frames are those above half-way to
-its peak; frames within GUARD_S of a closure are neither (lids moving). Live, the 'close your eyes'
-phase (after SETTLE_S of reaction time) is taken as closed whatever it scores, and checked.
-The rule that turns these into a threshold is profile.derive. Nothing is written unless the data
-suffice: MIN_OPEN_S of open eyes facing the camera; live, also MIN_CLOSED_S of closed eyes.
+Which frames are open or closed comes from the landmarks, not from the eye model
+(calibrate_geometry.py: the eye aspect ratio and eyeBlink against the driver's own plateau, and
+the blink structure of the signal), so a driver the model misreads is still measured. Live, the
+'close your eyes' phase (after SETTLE_S of reaction time) is taken as closed, and checked against
+the lids. The model's scores on those frames then place the threshold (profile.derive); a fusion
+rule (calibrate_geometry.FUSION_RULES) decides whether the driver's lid geometry joins the fused
+score first. Nothing is written unless the data suffice: a face, and MIN_OPEN_S of open eyes
+facing the camera; live, also MIN_CLOSED_S of closed eyes.
 """
 
 from __future__ import annotations
@@ -21,13 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
+from . import calibrate_geometry as geo
 from . import profile as prof
 from .calibrate_collect import PROG, Samples
+from .fusion import with_geometry
 from ..errors import DrowsyError, UsageError
 from ..settings import DEVICES, default_of
 
-RISE, GUARD_S, SETTLE_S = 0.25, 0.2, 0.8
+SETTLE_S = 0.8
 MIN_OPEN_S, MIN_OPEN_FRAMES, MIN_CLOSED_S = 2.0, 15, 1.0
+# What drowsy calibrate ships: a rule that can weigh the lids in. "cnn" (never) is evaluated for
+# comparison only: it cannot calibrate a driver whose open eyes the model reads as closed.
+FUSION_RULE = "ear-needed"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = ("Live: follow the prompts (about 26 s). A video: its open eyes and any blinks are used. "
@@ -54,22 +61,6 @@ def durations(t: np.ndarray, max_gap_s: float = default_of("max_gap_s")) -> np.n
     return np.r_[d, np.median(d)]
 
 
-def find_closures(t: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """(open mask, closed mask, number of closures) from fused scores s (nan = not judged)."""
-    ok = np.isfinite(s)
-    if not ok.any():
-        return ok, ok.copy(), 0
-    base = float(np.median(s[ok]))
-    closed, near = np.zeros(len(s), bool), np.zeros(len(s), bool)
-    high = np.r_[0, (ok & (s >= base + RISE)).astype(np.int8), 0]
-    runs = list(zip(np.flatnonzero(np.diff(high) == 1), np.flatnonzero(np.diff(high) == -1) - 1))
-    for a, b in runs:
-        seg = s[a:b + 1]
-        closed[a:b + 1] = seg >= base + 0.5 * (seg.max() - base)
-        near |= (t >= t[a] - GUARD_S) & (t <= t[b] + GUARD_S)
-    return ok & ~near, closed, len(runs)
-
-
 def _q(x: np.ndarray, q: float) -> float:
     return round(float(np.quantile(x, q)), 4)
 
@@ -93,40 +84,60 @@ def _stats(smp: Samples, open_m: np.ndarray, closed_m: np.ndarray) -> dict:
     return m
 
 
-def masks(smp: Samples, live: bool) -> tuple[np.ndarray, np.ndarray, int]:
-    """(open, closed, closures): from the prompts live, from the scores alone for a video."""
-    open_m, closed_m, n = find_closures(smp.t, smp.fused)
+def masks(smp: Samples, live: bool) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """(open, closed, closures, lid cue) from the landmarks (calibrate_geometry); live, the open
+    frames are those of the 'look at the road' phase and the closed ones those of 'close your eyes'."""
+    ok = np.isfinite(smp.fused) & np.isfinite(smp.ear)  # a face the gate lets through, with landmarks
+    ref = ok & (smp.phase == "open") if live else ok
+    z = np.where(ok, geo.cue(smp.ear, smp.blink, ref), np.nan)
+    open_m, closed_m, n = geo.find_closures(smp.t, z)
     if not live:
-        return open_m, closed_m, n
-    ok = np.isfinite(smp.fused)
+        return open_m, closed_m, n, z
     in_closed = smp.phase == "closed"
     t_close = smp.t[in_closed][0] if in_closed.any() else np.inf
     closed_live = ok & in_closed & (smp.t >= t_close + SETTLE_S)
     blink_m = smp.phase == "blink"
-    _, _, blinks = find_closures(smp.t[blink_m], smp.fused[blink_m])
-    return open_m & (smp.phase == "open"), closed_live, int(closed_live.any()) + blinks
+    _, _, blinks = geo.find_closures(smp.t[blink_m], z[blink_m])
+    return open_m & (smp.phase == "open"), closed_live, int(closed_live.any()) + blinks, z
+
+
+def _refuse_without_data(st: dict) -> None:
+    """One line saying which: no face at all, or too few usable frames (and why they were not)."""
+    if st["face_frames"] == 0:
+        raise DrowsyError(f"no face: none of the {st['frames']} frames showed a face; point the camera at the driver")
+    if st["open_frames"] < MIN_OPEN_FRAMES or st["open_s"] < MIN_OPEN_S:
+        raise DrowsyError(f"too few frames: {st['open_s']:.2f} s ({st['open_frames']} frames) of open eyes "
+                          f"facing the camera, need {MIN_OPEN_S:g} s; {st['frames'] - st['face_frames']} of "
+                          f"{st['frames']} frames had no face")
 
 
 def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float, name: str,
             sha256: str, source: str, rule: str = prof.HYSTERESIS_RULE,
-            threshold_rule: str = prof.THRESHOLD_RULE) -> prof.Profile:
+            threshold_rule: str = prof.THRESHOLD_RULE, fusion_rule: str = FUSION_RULE) -> prof.Profile:
     """The profile of one calibration, or DrowsyError saying what data were missing."""
-    open_m, closed_m, closures = masks(smp, live)
+    open_m, closed_m, closures, z = masks(smp, live)
     st = _stats(smp, open_m, closed_m)
-    if st["open_frames"] < MIN_OPEN_FRAMES or st["open_s"] < MIN_OPEN_S:
-        raise DrowsyError(f"too little data: {st['open_s']:.2f} s ({st['open_frames']} frames) of open eyes "
-                          f"facing the camera, need {MIN_OPEN_S:g} s; {st['frames'] - st['face_frames']} of "
-                          f"{st['frames']} frames had no face")
-    open_q = float(np.quantile(smp.fused[open_m], prof.OPEN_Q))
-    closed_med = float(np.median(smp.fused[closed_m])) if closed_m.any() else None
+    _refuse_without_data(st)
+    cnn_open_q = float(np.quantile(smp.fused[open_m], prof.OPEN_Q))
+    w = geo.fusion_weight(fusion_rule, cnn_open_q, model_threshold, prof.MARGIN)
+    geometry = geo.geometry(smp.ear, open_m, closed_m, w)
+    score = with_geometry(smp.fused, geometry.closedness(smp.ear), w)  # the score a run will judge
+    open_q = float(np.quantile(score[open_m], prof.OPEN_Q))
+    closed_med = float(np.median(score[closed_m])) if closed_m.any() else None
     if live:
         if st["closed_s"] < MIN_CLOSED_S:
-            raise DrowsyError(f"too little data: {st['closed_s']:.1f} s of closed eyes with a face in view "
+            raise DrowsyError(f"too few frames: {st['closed_s']:.1f} s of closed eyes with a face in view "
                               f"during 'close your eyes', need {MIN_CLOSED_S:g} s")
-        if closed_med < open_q + prof.MARGIN:
-            raise DrowsyError(f"the eyes did not look closed during 'close your eyes' (median score "
-                              f"{closed_med:.2f}, open eyes up to {open_q:.2f}): calibrate again")
+        if float(np.median(z[closed_m])) < 1.0:  # the lids, not the model: it may misread this face
+            raise DrowsyError("the eyes did not look closed during 'close your eyes' (the lids stayed near "
+                              "their open level): calibrate again")
     thr, hyst, note = prof.derive(open_q, closed_med, closures, model_threshold, hysteresis, rule, threshold_rule)
+    if w:
+        why = (f"the eye model reads these open eyes high (99th percentile {cnn_open_q:.3f})"
+               if cnn_open_q + prof.MARGIN >= model_threshold else f"fusion rule {fusion_rule}")
+        note = f"{why}: lid geometry weighted {w:g} in the score; " + note
+    st.update(ear_open_median=geometry.ear_open, ear_closed_median=geometry.ear_closed,
+              cnn_open_q99=round(cnn_open_q, 4), fusion_rule=fusion_rule)
     yaw_c, pitch_c = (round(float(np.median(x[open_m])), 3) for x in (smp.yaw, smp.pitch))
     for key, v in (("yaw_centre_deg", yaw_c), ("pitch_centre_deg", pitch_c)):
         if abs(v) > prof.MAX_CENTRE_DEG[key]:
@@ -137,7 +148,7 @@ def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float,
                         basis="open_and_closed" if closed_med is not None else "open_only", note=note,
                         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                         measured={"source": source, "closures": closures, **st},
-                        model_threshold=round(model_threshold, 6))
+                        model_threshold=round(model_threshold, 6), geometry=geometry)
 
 
 def check_out(out: str, inputs, force: bool) -> Path:

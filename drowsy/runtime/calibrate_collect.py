@@ -35,6 +35,9 @@ class Samples:
     yaw: np.ndarray  # (N,) degrees, nan without a face
     pitch: np.ndarray
     phase: np.ndarray  # (N,) str: a PHASES name live, "video" for a file
+    # The landmarks' own view of the lids (calibrate_geometry.py), kept whatever the gate says:
+    ear: np.ndarray  # (N,) mean eye aspect ratio of both eyes, nan without a face
+    blink: np.ndarray | None = None  # (N,) mean eyeBlink blendshape, nan without a face or blendshapes
 
 
 class Guide:
@@ -84,24 +87,32 @@ def overlay(image: np.ndarray, text: str, left_s: float, face: bool) -> np.ndarr
 
 
 def _row(r) -> tuple:
-    """(face, fused, right, left, yaw, pitch) of one frame's result; nan scores where the gate
-    rejected it (the state is then neither open nor closed), nan pose without a face."""
+    """(face, fused, right, left, yaw, pitch, ear, blink) of one frame's result; nan scores where
+    the gate rejected it (the state is then neither open nor closed), nan pose without a face."""
+    from .crop import eye_aspect_ratio
+    from .fusion import eyeblink
+
     if r.face is None:
-        return (False, np.nan, np.nan, np.nan, np.nan, np.nan)
+        return (False, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
+    ear = float(np.mean(eye_aspect_ratio(r.face.landmarks)))
+    b = eyeblink(r.face.blendshapes)
+    geo = (ear, np.nan if b is None else float(np.mean(b)))
     if r.state.closed is None:
-        return (True, np.nan, np.nan, np.nan, r.face.yaw_deg, r.face.pitch_deg)
-    return (True, r.scores.fused, *(float(v) for v in r.scores.p_closed), r.face.yaw_deg, r.face.pitch_deg)
+        return (True, np.nan, np.nan, np.nan, r.face.yaw_deg, r.face.pitch_deg, *geo)
+    return (True, r.scores.fused, *(float(v) for v in r.scores.p_closed), r.face.yaw_deg, r.face.pitch_deg, *geo)
 
 
 def calibration_pipeline(classifier, landmarker, jitter: int):
     """The run's own pipeline with default settings (pose gate from facing the camera);
-    `landmarker`: a .task path, or a landmark stage (evaluation: a recorded pass)."""
+    `landmarker`: a .task path, or a landmark stage (evaluation: a recorded pass). With a path
+    the landmarker also gives the eyeBlink blendshapes: a second cue for the open and closed frames."""
+    from .landmarks import Landmarker
     from .pipeline import Pipeline
     from ..settings import ModelConfig, RunConfig
 
-    if callable(landmarker):
-        return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter)), classifier, landmarker)
-    return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter, landmarker=str(landmarker))), classifier)
+    if not callable(landmarker):
+        landmarker = Landmarker(landmarker, blendshapes=True)
+    return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter)), classifier, landmarker)
 
 
 def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
@@ -126,7 +137,7 @@ def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
                 if phase is None:
                     break
                 row = _row(r)
-                rows.append((r.frame.t, *row, phase[0]))
+                rows.append((r.frame.t, *row, phase[0]))  # phase last: cols[9]
                 if window.active and not window.show(overlay(r.frame.image, phase[1], phase[2], row[0])):
                     raise DrowsyError("calibration stopped before it was done (q pressed or window closed)")
     finally:
@@ -136,4 +147,5 @@ def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
     cols = list(zip(*rows))
     return Samples(t=np.array(cols[0], float), face=np.array(cols[1], bool), fused=np.array(cols[2], float),
                    p=np.stack([np.array(cols[3], float), np.array(cols[4], float)], axis=1),
-                   yaw=np.array(cols[5], float), pitch=np.array(cols[6], float), phase=np.array(cols[7]))
+                   yaw=np.array(cols[5], float), pitch=np.array(cols[6], float), phase=np.array(cols[9]),
+                   ear=np.array(cols[7], float), blink=np.array(cols[8], float))

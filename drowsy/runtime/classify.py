@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .crop import CropSpec
+from .crop import CropSpec, eye_aspect_ratio
 from ..errors import DrowsyError, first_line
 from ..settings import DEFAULT_HYSTERESIS, DEVICES, FALLBACK_THRESHOLD
 from ..paths import cache_dir as user_cache_dir
@@ -110,6 +110,7 @@ class EyeClassifier:
         if self.fusion not in RULES:
             raise DrowsyError(f"eye model {path}: unknown eye fusion {self.fusion!r} (known: {', '.join(RULES)})")
         self.selfcheck_auc = self._check_outputs(probe, path, selfcheck)
+        self.geometry = None  # a driver profile's fusion.Geometry (drowsy run --profile), or None
         self.metadata = dict(meta)
         self.path = path
         requested = provider_list(device, self.spec.size, trt_cache, probe.get_inputs()[0].name)
@@ -185,8 +186,11 @@ class EyeClassifier:
         raw = self.predict(c.reshape(-1, c.shape[-2], c.shape[-1])).reshape(c.shape[:2])
         contrast = c[:, 0].reshape(2, -1).std(axis=1).astype(np.float32)
         blink = eyeblink(face.blendshapes) if face is not None and self.needs_blendshapes else None
+        geo, w = None, 0.0
+        if self.geometry is not None and self.geometry.weight and face is not None:
+            geo, w = float(self.geometry.closedness(eye_aspect_ratio(face.landmarks).mean())), self.geometry.weight
         return EyeScores(p_closed=raw.mean(axis=1), spread=raw.std(axis=1), raw=raw, contrast=contrast,
-                         fusion=self.fusion, blink=blink)
+                         fusion=self.fusion, blink=blink, geometry=geo, geometry_weight=w)
 
     def describe(self) -> dict:
         return {"path": str(self.path), "providers": self.providers, "threshold": self.threshold,

@@ -7,10 +7,15 @@ threshold. Two signals the runtime already has say how far an eye's score can be
   shift of a few pixels is not looking at a clear eye;
 - the contrast (std of gray levels) of the eye's centre crop: glare and darkness flatten it.
 The face mesh's own eyeBlink blendshapes can join the CNN (`mean+eyeblink`).
+A driver profile can add the lid geometry (Geometry, with_geometry): the eye aspect ratio
+normalised to that driver's own open and closed eyes, a second opinion for faces the CNN
+misreads (narrow or hooded eyes read closed, glasses).
 Numpy only; every rule takes per-eye arrays of shape (..., 2) and returns shape (...).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -91,3 +96,30 @@ def eyeblink(blendshapes) -> np.ndarray | None:
     if "eyeBlinkRight" not in blendshapes or "eyeBlinkLeft" not in blendshapes:
         return None
     return np.array([blendshapes["eyeBlinkRight"], blendshapes["eyeBlinkLeft"]], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """One driver's lid geometry, from `drowsy calibrate` (profile [fusion]): the mean eye aspect
+    ratio of their open and of their closed eyes, and the weight of the geometry in the fused
+    score (0: the CNN alone)."""
+
+    ear_open: float
+    ear_closed: float
+    weight: float
+
+    def closedness(self, ear) -> np.ndarray:
+        """0 at this driver's open eyes, 1 at their closed ones (bounded to [-0.5, 1.5], so that one
+        bad landmark fit cannot outweigh the CNN)."""
+        span = max(self.ear_open - self.ear_closed, 1e-6)
+        return np.clip((self.ear_open - np.asarray(ear, dtype=np.float64)) / span, -0.5, 1.5)
+
+
+def with_geometry(fused, closedness, weight: float) -> np.ndarray:
+    """(1 - weight) x the CNN's fused score + weight x the driver-normalised lid closedness; the
+    CNN's score alone where the closedness is unknown (nan) or the weight is 0."""
+    fused = np.asarray(fused, dtype=np.float64)
+    if not weight:
+        return fused
+    g = np.asarray(closedness, dtype=np.float64)
+    return np.where(np.isfinite(g), (1.0 - weight) * fused + weight * np.nan_to_num(g), fused)

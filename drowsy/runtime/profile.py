@@ -7,7 +7,9 @@ A profile is a small TOML file:
 - [model]: sha256 of the eye model the scores came from; a run with another model refuses the
   profile, because thresholds do not carry over between models;
 - [profile] (format, name, created, basis, note) and [measured] (counts, quantiles, spreads):
-  what it rests on, for people to read; a run checks only their presence and types.
+  what it rests on, for people to read; a run checks only their presence and types;
+- [fusion] (optional; profiles before issue 21 have none): ear_open, ear_closed, weight — the
+  driver's lid geometry (fusion.Geometry), blended into the fused score when weight > 0.
 
 The threshold rule (derive) lies between the person's open-eye and closed-eye fused scores and is
 pulled back towards the model's own threshold when few closures were seen; it never calls the
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..errors import DrowsyError
+from .fusion import Geometry
 from ..settings_io import read_toml, toml_value as _toml  # the run settings' TOML values: same quoting
 
 FORMAT = 1
@@ -57,11 +60,15 @@ class Profile:
     created: str = ""
     measured: Mapping[str, object] = field(default_factory=dict)
     model_threshold: float | None = None
+    geometry: Geometry | None = None  # [fusion]: None in profiles made before issue 21
 
     def describe(self) -> str:
         """One line: what a run takes from this profile."""
+        geo = self.geometry
+        fusion = (f", lid geometry weight {geo.weight:g} (eye aspect ratio open {geo.ear_open:.3f}, "
+                  f"closed {geo.ear_closed:.3f})" if geo is not None and geo.weight else "")
         return (f"profile {self.name}: closed threshold {self.closed_threshold:g}, hysteresis {self.hysteresis:g}, "
-                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}° ({self.basis})")
+                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}°{fusion} ({self.basis})")
 
 
 def derive(open_q: float, closed_median: float | None, closures: int, model_threshold: float,
@@ -121,6 +128,8 @@ def to_toml(p: Profile) -> str:
         "model": {"sha256": p.model_sha256, **({} if p.model_threshold is None else {"threshold": p.model_threshold})},
         "measured": dict(p.measured),
     }
+    if p.geometry is not None:
+        sections["fusion"] = {k: float(getattr(p.geometry, k)) for k in ("ear_open", "ear_closed", "weight")}
     lines = ["# drowsy driver profile: written by `drowsy calibrate`, used by `drowsy run --profile`"]
     for sec, values in sections.items():
         lines += ["", f"[{sec}]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
@@ -169,10 +178,18 @@ def _parse(doc: dict) -> Profile:
     if meta["basis"] not in BASES:
         raise ValueError(f"[profile] basis must be one of {', '.join(BASES)}, got {meta['basis']!r}")
     g = model.get("threshold")
+    geo = None
+    if "fusion" in doc:  # optional: older profiles have none and run on the CNN alone
+        if not isinstance(doc["fusion"], dict):
+            raise ValueError("[fusion] must be a section")
+        ear_open = _number(doc, "fusion", "ear_open", 1e-3, 2.0)
+        geo = Geometry(ear_open=ear_open, ear_closed=_number(doc, "fusion", "ear_closed", 0.0, ear_open - 1e-3),
+                       weight=_number(doc, "fusion", "weight", 0.0, 1.0))
     return Profile(name=meta["name"], closed_threshold=thr, hysteresis=hyst, **centre, model_sha256=sha,
                    basis=meta["basis"], note=str(meta.get("note", "")), created=str(meta.get("created", "")),
                    measured=dict(doc["measured"]),
-                   model_threshold=float(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else None)
+                   model_threshold=float(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else None,
+                   geometry=geo)
 
 
 def load(path: str | Path, model_sha256: str | None = None) -> Profile:

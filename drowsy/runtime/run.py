@@ -168,6 +168,8 @@ def run(cfg, stop: threading.Event | None = None) -> int:
                   file=sys.stderr, flush=True)
             return 0
         pipeline = Pipeline.from_config(cfg)
+        if profile is not None:  # the driver's lid geometry joins the fused score (None: CNN alone)
+            pipeline.classifier.geometry = profile.geometry
         frames_log = FrameLog(cfg.output.out, extra=None if profile is None else {"profile": label})
         events_log = EventLog(cfg.output.events)
         window = Window("drowsy", headless=cfg.output.headless, warn=warn)
