@@ -9,16 +9,22 @@ landmarker passes are eval-video's ("clean", native rate; recorded once, replaye
 
 Candidates (CANDIDATES, in tie order): "none" (no profile: the model's threshold and hysteresis
 from its metadata, pose centre 0), "pose" (the profile's rest pose only), and the profile rules
-"<threshold rule>/<hysteresis rule>" of profile.derive. The selection rule, fixed before any
-held-out figure was looked at: each person gets the candidate with the best pooled blink F1 over
-the OTHER people's test clips (leave-one-person-out; a tie goes to the earlier candidate, so "no
-change" wins ties). `drowsy calibrate` must write some profile rule: it ships the profile rule
-(CANDIDATES[2:]) the same criterion picks on all people (`ships`; profile.py's defaults).
+"<threshold rule>/<hysteresis rule>/<fusion rule>" of profile.derive and
+calibrate_geometry.FUSION_RULES (issue 21: open and closed frames always found from the
+landmarks; "cnn" scores with the eye model alone, "ear-needed" blends in the driver's lid
+geometry when the model reads their open eyes high, "ear" always). The selection rule, fixed
+before any held-out figure was looked at: each person gets the candidate with the best pooled
+blink F1 over the OTHER people's test clips (leave-one-person-out; a tie goes to the earlier
+candidate, so "no change" wins ties). `drowsy calibrate` must write some profile rule that can
+calibrate a driver the model misreads: it ships the profile rule with a fusion other than "cnn"
+(SHIPPABLE) the same criterion picks on all people (`ships`; profile.py's and calibrate.py's defaults).
 
 Blinks: evaluation/blinks.py's matcher, as `drowsy eval-video` counts them. Frame AUC: labelled,
-non-ambiguous frames with a face, by the fused score; per person it is the same both ways (a
-profile moves the threshold, not the order of scores); pooled, 'with' ranks each frame by its
-margin over that person's threshold.
+non-ambiguous frames with a face, by the fused score (with a profile's lid geometry when its
+fusion weighs it in), beside the two baselines from the same landmarks (minus the eye aspect
+ratio; the eyeBlink blendshapes); pooled, 'with' ranks each frame by its margin over that
+person's threshold. Open frames read closed: labelled open frames whose score reaches the
+threshold in use, without and with the profile (what a narrow-eyed driver suffers).
 """
 
 from __future__ import annotations
@@ -29,12 +35,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DrowsyError
+from ..runtime.calibrate_geometry import FUSION_RULES
 from .blinks import BlinkCount
 from .clips import Labels, blink_frames, read_labels
 from .metrics import roc_figures
 from .summary import count
 
-CANDIDATES = ("none", "pose", "capped/fixed", "capped/half", "midpoint/fixed", "midpoint/half")
+PROFILE_RULES = tuple(f"{t}/{h}/{f}" for f in FUSION_RULES for t in ("capped", "midpoint") for h in ("fixed", "half"))
+CANDIDATES = ("none", "pose", *PROFILE_RULES)
+SHIPPABLE = tuple(c for c in PROFILE_RULES if not c.endswith("/cnn"))
 CALIBRATE_ON = "FNN"
 TEST_ON = ("FTN", "FBN", "UNN")
 _NAME = re.compile(r"^(?P<person>.+)_(?P<cond>[A-Z]{3})\.mp4$")
@@ -60,9 +69,9 @@ def _landmarks(video: Path, landmarker: Path, cache: Path | None):
 
 
 def calibrate_clip(video: Path, classifier, landmarker: Path, jitter: int, sha256: str,
-                   cache: Path | None = None) -> tuple[dict, str | None]:
-    """The profiles `drowsy calibrate --video` would write for this clip, one per profile rule
-    (empty, and the reason, if it refuses)."""
+                   cache: Path | None = None) -> tuple[dict, dict]:
+    """The profiles `drowsy calibrate --video` would write for this clip, one per profile rule,
+    and {rule: the one line it refuses with} for the rules that refuse."""
     from ..runtime.calibrate import measure
     from ..runtime.calibrate_collect import calibration_pipeline, collect
     from ..runtime.capture import VideoSource
@@ -71,17 +80,20 @@ def calibrate_clip(video: Path, classifier, landmarker: Path, jitter: int, sha25
     with calibration_pipeline(classifier, stage, jitter) as pipeline, VideoSource(video) as source:
         smp = collect(source, pipeline, live=False)
     save()
-    try:
-        return {c: measure(smp, False, classifier.threshold, classifier.hysteresis, video.stem, sha256,
-                           f"video {video.name}", rule=c.split("/")[1], threshold_rule=c.split("/")[0])
-                for c in CANDIDATES if "/" in c}, None
-    except DrowsyError as e:
-        return {}, str(e)
+    profiles, refused = {}, {}
+    for c in PROFILE_RULES:
+        t, h, f = c.split("/")
+        try:
+            profiles[c] = measure(smp, False, classifier.threshold, classifier.hysteresis, video.stem, sha256,
+                                  f"video {video.name}", rule=h, threshold_rule=t, fusion_rule=f)
+        except DrowsyError as e:
+            refused[c] = str(e)
+    return profiles, refused
 
 
 def one_pass(video: Path, classifier, landmarker: Path, jitter: int, cache: Path | None = None
              ) -> tuple[list, float, tuple]:
-    """(t, index, face, crops, scores) of every frame of the run's pipeline and frame loop over a
+    """(t, index, face, crops, scores, mean EAR, mean eyeBlink) of every frame of the run's pipeline and frame loop over a
     clip, the end-of-input time, and the pass's own blinks (frame ranges)."""
     from ..runtime.capture import VideoSource
     from ..runtime.pipeline import Pipeline
@@ -93,7 +105,7 @@ def one_pass(video: Path, classifier, landmarker: Path, jitter: int, cache: Path
     rows, events = [], []
     with pipeline, VideoSource(video) as source, pipeline.run(source) as loop:
         for r in (step.result for step in loop if step.result is not None):
-            rows.append((r.frame.t, r.frame.index, r.face, r.crops, r.scores))
+            rows.append((r.frame.t, r.frame.index, r.face, r.crops, r.scores, *_lids(r.face)))
             events += r.state.events
         step_s = 1.0 / (source.fps or 25.0)
         if not rows:
@@ -105,23 +117,47 @@ def one_pass(video: Path, classifier, landmarker: Path, jitter: int, cache: Path
     return rows, end_t, blink_frames(events, t, frames)
 
 
+def _lids(face) -> tuple[float, float]:
+    """(mean eye aspect ratio, mean eyeBlink) of a face; nan without one."""
+    from ..runtime.crop import eye_aspect_ratio
+    from ..runtime.fusion import eyeblink
+
+    if face is None:
+        return np.nan, np.nan
+    b = eyeblink(face.blendshapes)
+    return float(np.mean(eye_aspect_ratio(face.landmarks))), np.nan if b is None else float(np.mean(b))
+
+
+def rescored(rows: list, geometry) -> list:
+    """The pass's rows with the scores a run with this profile geometry computes (classify.py:
+    the geometry's closedness of the frame's EAR and its weight); unchanged without one."""
+    from dataclasses import replace
+
+    if geometry is None or not geometry.weight:
+        return rows
+    return [(*r[:4], None if r[4] is None else replace(r[4], geometry=float(geometry.closedness(r[5])),
+                                                         geometry_weight=geometry.weight), *r[5:]) for r in rows]
+
+
 def replay(rows: list, end_t: float, temporal, classifier) -> tuple[tuple[int, int], ...]:
     """The run's gate + temporal stage under other settings over one pass: blink frame ranges."""
     from ..runtime.pipeline import judge, monitor_for
 
     monitor, events = monitor_for(temporal, classifier), []
-    for t, _, face, crops, scores in rows:
+    for t, _, face, crops, scores, *_ in rows:
         events += judge(monitor, t, face, crops, scores).events
     events += monitor.finish(end_t)
     return blink_frames(events, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
 
 
-def _scores(rows: list, labels: Labels) -> tuple[np.ndarray, np.ndarray]:
-    """(closed label, fused score) of the clip's labelled, non-ambiguous frames with a face."""
+def _scores(rows: list, labels: Labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(closed label, fused score, [-EAR, eyeBlink]) of the clip's labelled, non-ambiguous frames
+    with a face."""
     closed_of = dict(zip(labels.frame.tolist(), labels.closed.tolist()))
     amb = set(labels.frame[labels.ambiguous].tolist())
     keep = [r for r in rows if r[1] in closed_of and r[1] not in amb and r[4] is not None]
-    return (np.array([closed_of[r[1]] for r in keep], bool), np.array([r[4].fused for r in keep], float))
+    return (np.array([closed_of[r[1]] for r in keep], bool), np.array([r[4].fused for r in keep], float),
+            np.array([(-r[5], r[6]) for r in keep], float).reshape(-1, 2))
 
 
 def settings_of(profiles: dict) -> dict:
@@ -133,37 +169,56 @@ def settings_of(profiles: dict) -> dict:
 
     base = TemporalConfig()
     out = {"none": base}
-    any_p = next(iter(profiles.values()), None)
+    any_p = next(iter(profiles.values()), None)  # the rest pose is the same under every rule
     out["pose"] = base if any_p is None else replace(base, yaw_centre_deg=any_p.yaw_centre_deg,
                                                      pitch_centre_deg=any_p.pitch_centre_deg)
-    for c in CANDIDATES[2:]:
+    for c in PROFILE_RULES:
         out[c] = prof.apply(base, profiles[c]) if c in profiles else base
     return out
 
 
 def person(clips: dict, classifier, landmarker: Path, jitter: int, sha256: str, cache: Path | None = None,
            log=print) -> dict:
-    """One person: profiles from the FNN clip; per test clip, blink counts under each candidate."""
+    """One person: profiles from the FNN clip; per test clip, blink counts under each candidate,
+    and per candidate the frames' scores (labels, scores, threshold in use) for AUC and open frames."""
     from ..runtime import profile as prof
 
-    profiles, why = calibrate_clip(clips[CALIBRATE_ON], classifier, landmarker, jitter, sha256, cache)
+    profiles, refused = calibrate_clip(clips[CALIBRATE_ON], classifier, landmarker, jitter, sha256, cache)
     settings = settings_of(profiles)
-    out = {"profiles": {r: {k: getattr(p, k) for k in prof.APPLY_KEYS} | {"basis": p.basis, "note": p.note}
-                        for r, p in profiles.items()}, "refused": why, "clips": {}, "y": [], "s": [],
+    out = {"profiles": {r: {k: getattr(p, k) for k in prof.APPLY_KEYS} | {"basis": p.basis, "note": p.note,
+                                                                          "geometry_weight": p.geometry.weight,
+                                                                          "cnn_open_q99": p.measured["cnn_open_q99"]}
+                        for r, p in profiles.items()}, "refused": refused, "clips": {}, "y": {}, "s": {}, "base": {},
            "thr": {k: (t.closed_threshold if t.closed_threshold is not None else classifier.threshold)
                    for k, t in settings.items()}}
     for cond in (c for c in TEST_ON if c in clips):
         log(f"  {clips[cond].name}")
         labels = read_labels(clips[cond].with_name(clips[cond].name + ".eyestate.csv"), clips[cond].name)
         rows, end_t, run_blinks = one_pass(clips[cond], classifier, landmarker, jitter, cache)
-        found = {k: replay(rows, end_t, t, classifier) for k, t in settings.items()}
+        found, out["s"][cond] = {}, {}
+        for k, t in settings.items():
+            geo = profiles[k].geometry if k in profiles else None
+            r = rescored(rows, geo)
+            found[k] = replay(r, end_t, t, classifier)
+            out["y"][cond], out["s"][cond][k], out["base"][cond] = _scores(r, labels)
         if found["none"] != run_blinks:  # the replay must be the run itself
             raise DrowsyError(f"{clips[cond].name}: the replayed temporal stage differs from the run's")
         out["clips"][cond] = {k: count(d, labels) for k, d in found.items()}
-        y, s = _scores(rows, labels)
-        out["y"].append(y)
-        out["s"].append(s)
     return out
+
+
+def _frames(r: dict, conds, k: str | None = None):
+    """(labels, scores under candidate k, [-EAR, eyeBlink]) pooled over a person's clips `conds`."""
+    conds = [c for c in conds if c in r["y"]]
+    if not conds:
+        return np.zeros(0, bool), np.zeros(0), np.zeros((0, 2))
+    return (np.concatenate([r["y"][c] for c in conds]), np.concatenate([r["s"][c][k or "none"] for c in conds]),
+            np.concatenate([r["base"][c] for c in conds]))
+
+
+def _auc(y, s):
+    ok = np.isfinite(s)
+    return roc_figures(y[ok], s[ok])["auc"]
 
 
 def _sum(counts) -> BlinkCount:
@@ -187,78 +242,56 @@ def chosen_on_all(tot: dict, candidates: tuple[str, ...] = CANDIDATES) -> str:
 
 
 def evaluate(folder: Path, classifier, landmarker: Path, jitter: int, sha256: str, cache: Path | None = None,
-             log=print) -> dict:
+             log=print, unseen: tuple[str, ...] = ()) -> dict:
     """Per person and pooled: blink P/R/F1 without a profile, with each candidate, and with the
-    candidate chosen leave-one-person-out."""
+    candidate chosen leave-one-person-out; frame AUC against EAR and eyeBlink; open frames read
+    closed. `unseen`: the people the eye model never saw (marked in the result)."""
     rows = {p: person(c, classifier, landmarker, jitter, sha256, cache, log) for p, c in people(folder).items()}
     tot = {p: {k: _sum(clip[k] for clip in r["clips"].values()) for k in CANDIDATES} for p, r in rows.items()}
     rules = lopo_rules(tot)
     result = {"model_threshold": classifier.threshold, "model_hysteresis": classifier.hysteresis,
               "fusion": classifier.fusion, "candidates": list(CANDIDATES), "chosen_on_all": chosen_on_all(tot),
-              "ships": chosen_on_all(tot, CANDIDATES[2:]),
-              "people": {}, "pooled": {}}
+              "ships": chosen_on_all(tot, SHIPPABLE), "people": {}, "pooled": {}}
     for p, r in rows.items():
-        result["people"][p] = {"profiles": r["profiles"], "refused": r["refused"], "rule": rules[p],
-                               "clips": {c: {k: v.to_json() for k, v in d.items()} for c, d in r["clips"].items()},
-                               "auc": roc_figures(np.concatenate(r["y"]), np.concatenate(r["s"]))["auc"],
-                               "without": tot[p]["none"].to_json(), "with": tot[p][rules[p]].to_json(),
-                               **{f"with_{k}": tot[p][k].to_json() for k in CANDIDATES[1:]}}
+        y, s0, base = _frames(r, TEST_ON)
+        s1 = _frames(r, TEST_ON, rules[p])[1]
+        open_y = ~y
+        result["people"][p] = {
+            "profiles": r["profiles"], "refused": r["refused"], "rule": rules[p], "unseen": p in unseen,
+            "clips": {c: {k: v.to_json() for k, v in d.items()} for c, d in r["clips"].items()},
+            "auc": _auc(y, s0), "auc_with": _auc(y, s1), "auc_ear": _auc(y, base[:, 0]),
+            "auc_eyeblink": _auc(y, base[:, 1]),
+            "open_frames": int(open_y.sum()),
+            "open_read_closed": int(np.sum(open_y & (s0 >= r["thr"]["none"]))),
+            "open_read_closed_with": int(np.sum(open_y & (s1 >= r["thr"][rules[p]]))),
+            "open_p95": float(np.quantile(s0[open_y], 0.95)) if open_y.any() else None,
+            "without": tot[p]["none"].to_json(), "with": tot[p][rules[p]].to_json(),
+            **{f"with_{k}": tot[p][k].to_json() for k in CANDIDATES[1:]}}
     result["pooled"] = {"without": _sum(t["none"] for t in tot.values()).to_json(),
                         "with": _sum(tot[p][rules[p]] for p in rows).to_json(),
                         **{f"with_{k}": _sum(t[k] for t in tot.values()).to_json() for k in CANDIDATES[1:]}}
-    y = np.concatenate([np.concatenate(r["y"]) for r in rows.values()])
-    raw = np.concatenate([np.concatenate(r["s"]) for r in rows.values()])
-    # 'with': each frame's margin over its person's threshold under the LOPO-chosen candidate.
-    margin = np.concatenate([np.concatenate(r["s"]) - r["thr"][rules[p]] for p, r in rows.items()])
-    result["pooled"]["auc_without"] = roc_figures(y, raw)["auc"]
-    result["pooled"]["auc_with"] = roc_figures(y, margin)["auc"]
+    result["pooled"].update(_pooled_auc(rows, rules, TEST_ON, ""))
+    result["pooled"].update(_pooled_auc(rows, rules, ("FTN", "FBN"), "glasses_"))
+    result["pooled"]["unseen"] = {"people": [p for p in rows if p in unseen],
+                                  "without": _sum(tot[p]["none"] for p in rows if p in unseen).to_json(),
+                                  "with": _sum(tot[p][rules[p]] for p in rows if p in unseen).to_json()}
     return result
 
 
-def by_condition(result: dict) -> dict:
-    """Pooled blink figures per test condition, without a profile and with (the LOPO-chosen candidate)."""
-    def c(d):
-        return BlinkCount(d["tp"], d["fp"], d["fn"], d["ignored"])
+def _pooled_auc(rows: dict, rules: dict, conds, prefix: str) -> dict:
+    """Pooled frame AUC over clips `conds`: without a profile, with (each frame's margin over its
+    person's threshold under the LOPO-chosen candidate; also with every person on each
+    candidate), and the two baselines."""
+    parts = {p: _frames(r, conds) for p, r in rows.items()}
+    y = np.concatenate([v[0] for v in parts.values()])
+    base = np.concatenate([v[2] for v in parts.values()])
 
-    out = {}
-    for cond in TEST_ON:
-        rows = [(r["clips"][cond], r["rule"]) for r in result["people"].values() if cond in r["clips"]]
-        out[cond] = {"without": _sum(c(x["none"]) for x, _ in rows).to_json(),
-                     "with": _sum(c(x[rule]) for x, rule in rows).to_json()}
+    def margin(k_of):
+        return np.concatenate([_frames(r, conds, k_of(p))[1] - r["thr"][k_of(p)] for p, r in rows.items()])
+
+    out = {f"{prefix}auc_without": _auc(y, np.concatenate([v[1] for v in parts.values()])),
+           f"{prefix}auc_with": _auc(y, margin(lambda p: rules[p])),
+           f"{prefix}auc_ear": _auc(y, base[:, 0]), f"{prefix}auc_eyeblink": _auc(y, base[:, 1])}
+    for k in PROFILE_RULES:
+        out[f"{prefix}auc_with_{k}"] = _auc(y, margin(lambda p, k=k: k))
     return out
-
-
-def table(result: dict) -> str:
-    """The markdown table of README's calibration section."""
-    def f(v, d=3):
-        return "–" if v is None else f"{v:.{d}f}"
-
-    def prf(d):
-        return f"{f(d['precision'], 2)} / {f(d['recall'], 2)} / **{f(d['f1'])}**"
-
-    def desc(r):
-        pr = r["profiles"].get(r["rule"]) or next(iter(r["profiles"].values()), None)
-        if r["refused"]:
-            return "refused: " + r["refused"].split(";")[0]
-        if r["rule"] == "none":
-            return "none (no profile)"
-        if r["rule"] == "pose":
-            return f"pose only: yaw {pr['yaw_centre_deg']:+.1f}°, pitch {pr['pitch_centre_deg']:+.1f}°"
-        return f"{pr['closed_threshold']:.3f}, {pr['hysteresis']:.3f} ({r['rule']})"
-
-    lines = ["| person | LOPO choice: threshold, hysteresis (rule) | blinks | without: P / R / F1 | "
-             "with profile: P / R / F1 | frame AUC |", "|---|---|---|---|---|---|"]
-    for name, r in result["people"].items():
-        n = r["without"]["tp"] + r["without"]["fn"]
-        lines.append(f"| {name} | {desc(r)} | {n} | {prf(r['without'])} | {prf(r['with'])} | {f(r['auc'])} |")
-    po = result["pooled"]
-    n = po["without"]["tp"] + po["without"]["fn"]
-    lines.append(f"| **all** | without: the model's {result['model_threshold']:.3f}, {result['model_hysteresis']:g} "
-                 f"| {n} | {prf(po['without'])} | {prf(po['with'])} | {f(po['auc_without'])} (with: {f(po['auc_with'])}) |")
-    for rule in result["candidates"][1:]:
-        mark = " (chosen on all people)" if rule == result["chosen_on_all"] else ""
-        lines.append(f"| all, every person on '{rule}'{mark} | | {n} | | {prf(po['with_' + rule])} | |")
-    for cond, r in by_condition(result).items():
-        n = r["without"]["tp"] + r["without"]["fn"]
-        lines.append(f"| all, {cond} clips only | | {n} | {prf(r['without'])} | {prf(r['with'])} | |")
-    return "\n".join(lines)

@@ -5,7 +5,7 @@ pipeline passes themselves in tests/runtime)."""
 from __future__ import annotations
 
 from drowsy.evaluation.blinks import BlinkCount as C
-from drowsy.evaluation.calibration import CANDIDATES, chosen_on_all, lopo_rules, people
+from drowsy.evaluation.calibration import CANDIDATES, SHIPPABLE, chosen_on_all, lopo_rules, people
 
 
 def test_the_rule_is_chosen_on_the_other_people_only():
@@ -18,12 +18,15 @@ def test_the_rule_is_chosen_on_the_other_people_only():
     assert lopo_rules(tie, ("fixed", "half")) == {"a": "fixed", "b": "fixed"}
 
 
-def test_no_profile_wins_a_tie_and_what_ships_is_a_profile_rule():
+def test_no_profile_wins_a_tie_and_what_ships_is_a_profile_rule_that_can_weigh_the_lids():
     same = {p: {k: C(3, 0, 1) for k in CANDIDATES} for p in "abc"}
     assert set(lopo_rules(same).values()) == {"none"}
-    assert chosen_on_all(same) == "none" and chosen_on_all(same, CANDIDATES[2:]) == CANDIDATES[2]
-    same["a"]["midpoint/half"] = C(4, 0, 0)  # one more blink found: it now ships
-    assert chosen_on_all(same, CANDIDATES[2:]) == "midpoint/half"
+    assert chosen_on_all(same) == "none" and chosen_on_all(same, SHIPPABLE) == "capped/fixed/ear-needed"
+    assert not any(c.endswith("/cnn") for c in SHIPPABLE) and set(SHIPPABLE) < set(CANDIDATES)
+    same["a"]["midpoint/half/ear"] = C(4, 0, 0)  # one more blink found: it now ships
+    assert chosen_on_all(same, SHIPPABLE) == "midpoint/half/ear"
+    same["b"]["capped/fixed/cnn"] = C(5, 0, 0)  # the CNN alone is compared, never shipped
+    assert chosen_on_all(same) == "capped/fixed/cnn" and chosen_on_all(same, SHIPPABLE) == "midpoint/half/ear"
 
 
 def test_people_need_a_calibration_clip_and_a_labelled_test_clip(tmp_path):

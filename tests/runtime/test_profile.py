@@ -141,6 +141,51 @@ def _bad_file(tmp_path, case):
     return path, why
 
 
+def test_the_lid_geometry_round_trips_and_a_profile_without_it_still_loads(tmp_path):
+    from drowsy.runtime.fusion import Geometry
+
+    path = tmp_path / "ann.toml"
+    geo = Geometry(ear_open=0.21, ear_closed=0.06, weight=0.5)
+    prof.write(make(geometry=geo), path)
+    assert "[fusion]" in path.read_text() and prof.load(path).geometry == geo
+    assert "lid geometry weight 0.5" in prof.load(path).describe()
+    # A profile written before issue 21 (no [fusion]): loads, and a run uses the CNN alone.
+    old = tmp_path / "old.toml"
+    old.write_text('''[profile]
+format = 1
+name = "ann"
+created = "2026-01-01T00:00:00Z"
+basis = "open_and_closed"
+note = "midpoint"
+
+[apply]
+closed_threshold = 0.5
+hysteresis = 0.1
+yaw_centre_deg = 2.0
+pitch_centre_deg = -1.0
+
+[model]
+sha256 = "%s"
+threshold = 0.5
+
+[measured]
+open_frames = 100
+''' % ("a" * 64))
+    p = prof.load(old)
+    assert p.geometry is None and p.closed_threshold == 0.5 and "lid geometry" not in p.describe()
+
+
+@pytest.mark.parametrize("fusion, why", [({"ear_open": 0.2, "ear_closed": 0.3, "weight": 0.5}, "[fusion] ear_closed must be"),
+                                         ({"ear_open": 0.2, "ear_closed": 0.05, "weight": 1.5}, "[fusion] weight must be"),
+                                         ({"ear_open": 0.2, "weight": 0.5}, "[fusion] ear_closed is missing")])
+def test_a_bad_lid_geometry_is_refused_with_one_line(tmp_path, fusion, why):
+    path = tmp_path / "bad.toml"
+    path.write_text(prof.to_toml(make()) + "\n[fusion]\n" + "".join(f"{k} = {v}\n" for k, v in fusion.items()))
+    with pytest.raises(DrowsyError) as e:
+        prof.load(path)
+    assert why in str(e.value) and "\n" not in str(e.value)
+
+
 def test_not_toml_is_refused_with_one_line(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[apply\nclosed_threshold = ")
