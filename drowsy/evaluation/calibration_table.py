@@ -47,7 +47,7 @@ def table(result: dict) -> str:
                 f"({', '.join(r['refused'])}): {next(iter(r['refused'].values())).split(';')[0]}"] if r["refused"] else []
 
     def aucs(r, w="auc", e="auc_ear", b="auc_eyeblink", wo="auc_without"):
-        return f"{f(r[wo], 4)} / {f(r[w], 4)} / {f(r[e], 4)} / {f(r[b], 4)}"
+        return f"{f(r[wo], 5)} / {f(r[w], 5)} / {f(r[e], 5)} / {f(r[b], 5)}"
 
     lines = ["| person | LOPO choice: threshold, hysteresis, lid weight (rule) | blinks | without: P / R / F1 | "
              "with profile: P / R / F1 | frame AUC without / with / EAR / eyeBlink | open frames read closed "
@@ -72,8 +72,8 @@ def table(result: dict) -> str:
     for rule in result["candidates"][1:]:
         mark = " (chosen on all people)" if rule == result["chosen_on_all"] else ""
         mark += " (ships)" if rule == result["ships"] else ""
-        auc = "" if rule == "pose" else (f"all {f(po['auc_with_' + rule], 4)}, glasses "
-                                         f"{f(po[g + 'auc_with_' + rule], 4)}")
+        auc = "" if rule == "pose" else (f"all {f(po['auc_with_' + rule], 5)}, glasses "
+                                         f"{f(po[g + 'auc_with_' + rule], 5)}")
         lines.append(f"| all, every person on '{rule}'{mark} | | {n} | | {prf(po['with_' + rule])} | {auc} | |")
     for cond, r in by_condition(result).items():
         n = r["without"]["tp"] + r["without"]["fn"]

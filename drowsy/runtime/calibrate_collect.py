@@ -143,7 +143,7 @@ def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
     finally:
         window.close()
     if not rows:
-        raise DrowsyError("too little data: no frame was read from the source")
+        raise DrowsyError("too few frames: no frame was read from the source")
     cols = list(zip(*rows))
     return Samples(t=np.array(cols[0], float), face=np.array(cols[1], bool), fused=np.array(cols[2], float),
                    p=np.stack([np.array(cols[3], float), np.array(cols[4], float)], axis=1),

@@ -30,7 +30,8 @@ from ..settings_io import read_toml, toml_value as _toml  # the run settings' TO
 FORMAT = 1
 BASES = ("open_and_closed", "open_only")
 # The rule's constants, fixed from first principles before any evaluation (README: calibration);
-# the rule that ships is picked among four (capped/midpoint × fixed/half; evaluation/calibration.py).
+# the rule that ships is picked among capped/midpoint × fixed/half × the fusion rules of
+# calibrate_geometry.py (evaluation/calibration.py; docs/calibrate.md).
 OPEN_Q = 0.99  # the open eyes' high end: their 99th percentile
 MARGIN = 0.10  # the threshold stays this far above the open eyes' high end
 FLOOR = 0.20  # and never below this: scores drift with light and glasses the calibration did not see
