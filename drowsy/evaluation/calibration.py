@@ -38,7 +38,7 @@ from ..errors import DrowsyError
 from ..runtime.calibrate_geometry import FUSION_RULES
 from .blinks import BlinkCount
 from .clips import Labels, blink_frames, read_labels
-from .metrics import roc_figures
+from .calibration_auc import auc, person_frames, pooled_auc
 from .summary import count
 
 PROFILE_RULES = tuple(f"{t}/{h}/{f}" for f in FUSION_RULES for t in ("capped", "midpoint") for h in ("fixed", "half"))
@@ -93,8 +93,8 @@ def calibrate_clip(video: Path, classifier, landmarker: Path, jitter: int, sha25
 
 def one_pass(video: Path, classifier, landmarker: Path, jitter: int, cache: Path | None = None
              ) -> tuple[list, float, tuple]:
-    """(t, index, face, crops, scores, mean EAR, mean eyeBlink) of every frame of the run's pipeline and frame loop over a
-    clip, the end-of-input time, and the pass's own blinks (frame ranges)."""
+    """(t, index, face, crops, scores, mean EAR, mean eyeBlink) of every frame of the run's pipeline
+    and frame loop over a clip, the end-of-input time, and the pass's own blinks (frame ranges)."""
     from ..runtime.capture import VideoSource
     from ..runtime.pipeline import Pipeline
     from ..settings import ModelConfig, RunConfig
@@ -207,20 +207,6 @@ def person(clips: dict, classifier, landmarker: Path, jitter: int, sha256: str, 
     return out
 
 
-def _frames(r: dict, conds, k: str | None = None):
-    """(labels, scores under candidate k, [-EAR, eyeBlink]) pooled over a person's clips `conds`."""
-    conds = [c for c in conds if c in r["y"]]
-    if not conds:
-        return np.zeros(0, bool), np.zeros(0), np.zeros((0, 2))
-    return (np.concatenate([r["y"][c] for c in conds]), np.concatenate([r["s"][c][k or "none"] for c in conds]),
-            np.concatenate([r["base"][c] for c in conds]))
-
-
-def _auc(y, s):
-    ok = np.isfinite(s)
-    return roc_figures(y[ok], s[ok])["auc"]
-
-
 def _sum(counts) -> BlinkCount:
     return sum(counts, BlinkCount())
 
@@ -253,14 +239,14 @@ def evaluate(folder: Path, classifier, landmarker: Path, jitter: int, sha256: st
               "fusion": classifier.fusion, "candidates": list(CANDIDATES), "chosen_on_all": chosen_on_all(tot),
               "ships": chosen_on_all(tot, SHIPPABLE), "people": {}, "pooled": {}}
     for p, r in rows.items():
-        y, s0, base = _frames(r, TEST_ON)
-        s1 = _frames(r, TEST_ON, rules[p])[1]
+        y, s0, base = person_frames(r, TEST_ON)
+        s1 = person_frames(r, TEST_ON, rules[p])[1]
         open_y = ~y
         result["people"][p] = {
             "profiles": r["profiles"], "refused": r["refused"], "rule": rules[p], "unseen": p in unseen,
             "clips": {c: {k: v.to_json() for k, v in d.items()} for c, d in r["clips"].items()},
-            "auc": _auc(y, s0), "auc_with": _auc(y, s1), "auc_ear": _auc(y, base[:, 0]),
-            "auc_eyeblink": _auc(y, base[:, 1]),
+            "auc": auc(y, s0), "auc_with": auc(y, s1), "auc_ear": auc(y, base[:, 0]),
+            "auc_eyeblink": auc(y, base[:, 1]),
             "open_frames": int(open_y.sum()),
             "open_read_closed": int(np.sum(open_y & (s0 >= r["thr"]["none"]))),
             "open_read_closed_with": int(np.sum(open_y & (s1 >= r["thr"][rules[p]]))),
@@ -270,28 +256,9 @@ def evaluate(folder: Path, classifier, landmarker: Path, jitter: int, sha256: st
     result["pooled"] = {"without": _sum(t["none"] for t in tot.values()).to_json(),
                         "with": _sum(tot[p][rules[p]] for p in rows).to_json(),
                         **{f"with_{k}": _sum(t[k] for t in tot.values()).to_json() for k in CANDIDATES[1:]}}
-    result["pooled"].update(_pooled_auc(rows, rules, TEST_ON, ""))
-    result["pooled"].update(_pooled_auc(rows, rules, ("FTN", "FBN"), "glasses_"))
+    result["pooled"].update(pooled_auc(rows, rules, TEST_ON, "", PROFILE_RULES))
+    result["pooled"].update(pooled_auc(rows, rules, ("FTN", "FBN"), "glasses_", PROFILE_RULES))
     result["pooled"]["unseen"] = {"people": [p for p in rows if p in unseen],
                                   "without": _sum(tot[p]["none"] for p in rows if p in unseen).to_json(),
                                   "with": _sum(tot[p][rules[p]] for p in rows if p in unseen).to_json()}
     return result
-
-
-def _pooled_auc(rows: dict, rules: dict, conds, prefix: str) -> dict:
-    """Pooled frame AUC over clips `conds`: without a profile, with (each frame's margin over its
-    person's threshold under the LOPO-chosen candidate; also with every person on each
-    candidate), and the two baselines."""
-    parts = {p: _frames(r, conds) for p, r in rows.items()}
-    y = np.concatenate([v[0] for v in parts.values()])
-    base = np.concatenate([v[2] for v in parts.values()])
-
-    def margin(k_of):
-        return np.concatenate([_frames(r, conds, k_of(p))[1] - r["thr"][k_of(p)] for p, r in rows.items()])
-
-    out = {f"{prefix}auc_without": _auc(y, np.concatenate([v[1] for v in parts.values()])),
-           f"{prefix}auc_with": _auc(y, margin(lambda p: rules[p])),
-           f"{prefix}auc_ear": _auc(y, base[:, 0]), f"{prefix}auc_eyeblink": _auc(y, base[:, 1])}
-    for k in PROFILE_RULES:
-        out[f"{prefix}auc_with_{k}"] = _auc(y, margin(lambda p, k=k: k))
-    return out

@@ -63,7 +63,8 @@ def table(result: dict) -> str:
     lines.append(f"| **all** | without: the model's {result['model_threshold']:.3f}, {result['model_hysteresis']:g} "
                  f"| {n} | {prf(po['without'])} | {prf(po['with'])} | {aucs(po, 'auc_with')} | |")
     g = "glasses_"
-    lines.append(f"| all, glasses clips (FTN, FBN) | | | | | {aucs(po, g + 'auc_with', g + 'auc_ear', g + 'auc_eyeblink', g + 'auc_without')} | |")
+    glasses = aucs(po, g + "auc_with", g + "auc_ear", g + "auc_eyeblink", g + "auc_without")
+    lines.append(f"| all, glasses clips (FTN, FBN) | | | | | {glasses} | |")
     un = po["unseen"]
     if un["people"]:
         n_u = un["without"]["tp"] + un["without"]["fn"]

@@ -69,7 +69,8 @@ class Profile:
         fusion = (f", lid geometry weight {geo.weight:g} (eye aspect ratio open {geo.ear_open:.3f}, "
                   f"closed {geo.ear_closed:.3f})" if geo is not None and geo.weight else "")
         return (f"profile {self.name}: closed threshold {self.closed_threshold:g}, hysteresis {self.hysteresis:g}, "
-                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}°{fusion} ({self.basis})")
+                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}°{fusion} "
+                f"({self.basis})")
 
 
 def derive(open_q: float, closed_median: float | None, closures: int, model_threshold: float,

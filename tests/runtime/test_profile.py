@@ -175,9 +175,10 @@ open_frames = 100
     assert p.geometry is None and p.closed_threshold == 0.5 and "lid geometry" not in p.describe()
 
 
-@pytest.mark.parametrize("fusion, why", [({"ear_open": 0.2, "ear_closed": 0.3, "weight": 0.5}, "[fusion] ear_closed must be"),
-                                         ({"ear_open": 0.2, "ear_closed": 0.05, "weight": 1.5}, "[fusion] weight must be"),
-                                         ({"ear_open": 0.2, "weight": 0.5}, "[fusion] ear_closed is missing")])
+@pytest.mark.parametrize("fusion, why", [
+    ({"ear_open": 0.2, "ear_closed": 0.3, "weight": 0.5}, "[fusion] ear_closed must be"),
+    ({"ear_open": 0.2, "ear_closed": 0.05, "weight": 1.5}, "[fusion] weight must be"),
+    ({"ear_open": 0.2, "weight": 0.5}, "[fusion] ear_closed is missing")])
 def test_a_bad_lid_geometry_is_refused_with_one_line(tmp_path, fusion, why):
     path = tmp_path / "bad.toml"
     path.write_text(prof.to_toml(make()) + "\n[fusion]\n" + "".join(f"{k} = {v}\n" for k, v in fusion.items()))
