@@ -71,8 +71,11 @@ elif not asset.is_file() or wheel.read("drowsy/assets/eye_state.onnx") != asset.
     problems.append("drowsy/assets/eye_state.onnx differs from assets/eye_state.onnx")
 if "drowsy/assets/selfcheck_crops.npz" not in names:  # the model check's real eye crops (CC BY)
     problems.append("drowsy/assets/selfcheck_crops.npz is missing")
+for name in ("drowsy/assets/demo.mp4", "drowsy/assets/DEMO.md"):  # `drowsy demo`'s clip and its attribution
+    if name not in names:
+        problems.append(f"{name} is missing")
 data = (".jpg", ".jpeg", ".png", ".bmp", ".mpg", ".mp4", ".avi", ".task", ".csv", ".npz", ".npy")
-allowed = {"drowsy/assets/selfcheck_crops.npz"}
+allowed = {"drowsy/assets/selfcheck_crops.npz", "drowsy/assets/demo.mp4"}  # both CC BY, attributed
 problems += [f"data file in the wheel: {n}" for n in names
              if (n.lower().endswith(data) or "shared/" in n) and n not in allowed]
 problems += [f"{n} is {i.file_size / 1e6:.1f} MB" for n, i in ((i.filename, i) for i in wheel.infolist())
