@@ -53,3 +53,38 @@ def test_the_clip_is_small_and_its_attribution_names_it():
     assert clip.stat().st_size < 400_000
     card = (REPO_ROOT / "assets" / "DEMO.md").read_text()
     assert sha256_of(clip) in card and "CC BY 4.0" in card and "synthetic hold" in card.lower()
+
+
+def test_demo_serve_loops_in_real_time_until_ctrl_c(landmarker, tmp_path):
+    # What a user opening the page late sees: the clip again, in real time, until Ctrl-C.
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    import signal
+    import time
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(DROWSY_LANDMARKER=str(landmarker), DROWSY_OFFLINE="1")
+    p = subprocess.Popen([sys.executable, "-m", "drowsy", "demo", "--serve", "127.0.0.1:0"], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        while url is None:
+            line = p.stderr.readline()
+            assert line, "drowsy demo ended before serving"
+            m = re.search(r"web view on (http://127\.0\.0\.1:\d+/)", line)
+            url = m and m[1]
+        wall0, status = time.monotonic(), {}
+        while status.get("t") is None or status["t"] <= 5.6:  # until past the 5.5 s clip's end
+            assert time.monotonic() - wall0 < 60, status
+            time.sleep(0.5)
+            status = json.loads(urllib.request.urlopen(url + "status", timeout=10).read())
+        wall = time.monotonic() - wall0
+    finally:
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert status["frame"] >= 137  # looped: time and frame numbers run on past the clip's end
+    assert wall > status["t"] - 0.5  # paced: the server starts before the first frame, so t <= wall time
+    assert "looping until Ctrl-C" in out and out.count("ALERT (microsleep)") >= 1
+    assert re.search(r"drowsy demo: \d+ frames .*; 0 dropped, 0 failed frames", err)
