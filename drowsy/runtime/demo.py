@@ -10,7 +10,7 @@ the terminal in words. What a user expects of each way to watch it:
 - a window (a display exists): the clip in real time, looping until q, Esc or Ctrl-C;
 - `--serve HOST:PORT`: the web view, paced in real time and looping until Ctrl-C, so a page
   opened late still sees the next alert (time runs on across loops: after 30 s of assessable
-  time the PERCLOS figure appears, high because the loop is 45 % closed eyes);
+  time PERCLOS appears, about 0.5 — a PERCLOS alert — as half of each loop is closed eyes);
 - `--headless` alone (or no display): one pass as fast as it decodes, then the summary.
 `--loop/--no-loop` overrides. Only the landmarker is needed, found or downloaded once as by
 `drowsy run` (paths.resolve_landmarker).
@@ -91,8 +91,10 @@ class LoopingSource(Source):
 def _describe(ev) -> str:
     d = dict(ev.data)
     if ev.kind == "alert_on":
-        return f"ALERT ({d.pop('reason', '?')})" + (f", eyes closed {d['closed_for']:.2f} s"
-                                                     if d.get("closed_for") is not None else "")
+        reason = d.get("reason", "?")
+        if reason == "perclos" and d.get("perclos") is not None:
+            return f"ALERT (perclos), PERCLOS {d['perclos']:.2f}"
+        return f"ALERT ({reason})" + (f", eyes closed {d['closed_for']:.2f} s" if d.get("closed_for") is not None else "")
     if ev.kind == "alert_off":
         return f"alert off ({d.get('reason', '?')}, on for {d.get('duration_s', 0):.1f} s)"
     if ev.kind in ("blink", "microsleep") and "duration_s" in d:
