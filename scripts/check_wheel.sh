@@ -10,7 +10,8 @@
 # 3. installs it into a fresh, clean venv: the runtime dependencies come from the pip cache or
 #    PyPI, torch must not come along;
 # 4. outside the checkout, runs `drowsy info`, `drowsy run --video CLIP --headless --out ...`,
-#    `drowsy report`, checks `import torch` fails and `drowsy train` says what to install.
+#    `drowsy demo --headless` (its clip from the wheel), `drowsy report`, checks `import torch`
+#    fails and `drowsy train` says what to install.
 # Takes minutes (the venv install). Needs the landmarker: $DROWSY_LANDMARKER, else
 # ../shared/models/face_landmarker.task (nothing is downloaded from its official address here).
 set -euo pipefail
@@ -121,6 +122,12 @@ if "$VPY" -c "import sys; import drowsy.runtime.run, drowsy.runtime.pipeline; sy
 else
   fail "the runtime imported torch"
 fi
+
+step "drowsy demo --headless (the clip in the wheel)"
+"$DROWSY" demo --headless >"$WORK/demo.out" 2>"$WORK/demo.err" || { cat "$WORK/demo.err"; fail "drowsy demo failed"; }
+cat "$WORK/demo.out" "$WORK/demo.err"
+grep -q "ALERT (microsleep)" "$WORK/demo.out" || fail "drowsy demo showed no microsleep alert"
+tail -n 1 "$WORK/demo.err" | grep -q "^drowsy demo: 137 frames" || fail "drowsy demo did not end with its summary"
 
 step "drowsy report"
 if "$DROWSY" report "$WORK/run.jsonl" --events "$WORK/events.jsonl" -o "$WORK/report.png" 2>"$WORK/report.err"; then
