@@ -6,7 +6,8 @@
 # 1. builds the wheel (`pip wheel --no-deps`) from a copy of the checkout's files (tracked and
 #    untracked-but-not-ignored: no .venv, no stale build/), so the result is what CI would build;
 # 2. checks it holds drowsy/assets/eye_state.onnx (byte-identical to assets/) and no data
-#    (images, videos, .task files, nothing from ../shared);
+#    (images, videos, .task files, nothing from ../shared) beyond the two CC BY assets shipped
+#    with their attribution (the self-check crops, the demo clip);
 # 3. installs it into a fresh, clean venv: the runtime dependencies come from the pip cache or
 #    PyPI, torch must not come along;
 # 4. outside the checkout, runs `drowsy info`, `drowsy run --video CLIP --headless --out ...`,
