@@ -17,6 +17,7 @@ from .errors import DrowsyError, UsageError
 
 COMMANDS = (
     ("run", "drowsy.runtime.run", "detect drowsiness live from a camera, a video file or a stream"),
+    ("demo", "drowsy.runtime.demo", "drowsy run on a bundled 5.5 s clip with a synthetic microsleep: no camera needed"),
     ("bench", "drowsy.evaluation.bench", "time every stage of the real pipeline and the classifier"),
     ("eval-video", "drowsy.evaluation.eval_video", "frame AUC/EER and blink recall on labelled clips, against baselines"),
     ("train", "drowsy.training.train", "train the eye-state CNN (needs the [train] extra)"),

@@ -32,7 +32,7 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 | max_pitch_down_deg| 25      | our choice: looking down lowers the lids and hides the eyes.        |
 | max_pitch_up_deg  | 40      | looking up does not lower the lids: on the ZJU "upward" clips the   |
 |                   |         | landmarker's pitch is +10 to +31 deg and blinks are plainly visible |
-|                   |         | (scripts/choose_operating_point.py, README "Accuracy on real video").|
+|                   |         | (scripts/choose_operating_point.py, docs/accuracy.md).              |
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
 """
 
@@ -97,7 +97,7 @@ class ModelConfig:
                            limits=(0, 256, False, False))
     # One face is tracked (MediaPipe's detector runs only when the track is lost); with more, a
     # full detection once a second makes the largest face the tracked one (landmarks.py; its
-    # cost: drowsy bench --faces 2, README "Speed").
+    # cost: drowsy bench --faces 2, docs/speed.md).
     faces: int = setting(1, "faces looked for once a second, the largest tracked as the driver's "
                          "(1: the first face found is tracked)", metavar="N", limits=(1, 8, False, False))
     parallel: bool = setting(True, "decode, landmarks and the rest overlap in threads "

@@ -6,11 +6,13 @@
 # 1. builds the wheel (`pip wheel --no-deps`) from a copy of the checkout's files (tracked and
 #    untracked-but-not-ignored: no .venv, no stale build/), so the result is what CI would build;
 # 2. checks it holds drowsy/assets/eye_state.onnx (byte-identical to assets/) and no data
-#    (images, videos, .task files, nothing from ../shared);
+#    (images, videos, .task files, nothing from ../shared) beyond the two CC BY assets shipped
+#    with their attribution (the self-check crops, the demo clip);
 # 3. installs it into a fresh, clean venv: the runtime dependencies come from the pip cache or
 #    PyPI, torch must not come along;
 # 4. outside the checkout, runs `drowsy info`, `drowsy run --video CLIP --headless --out ...`,
-#    `drowsy report`, checks `import torch` fails and `drowsy train` says what to install.
+#    `drowsy demo --headless` (its clip from the wheel), `drowsy report`, checks `import torch`
+#    fails and `drowsy train` says what to install.
 # Takes minutes (the venv install). Needs the landmarker: $DROWSY_LANDMARKER, else
 # ../shared/models/face_landmarker.task (nothing is downloaded from its official address here).
 set -euo pipefail
@@ -71,8 +73,11 @@ elif not asset.is_file() or wheel.read("drowsy/assets/eye_state.onnx") != asset.
     problems.append("drowsy/assets/eye_state.onnx differs from assets/eye_state.onnx")
 if "drowsy/assets/selfcheck_crops.npz" not in names:  # the model check's real eye crops (CC BY)
     problems.append("drowsy/assets/selfcheck_crops.npz is missing")
+for name in ("drowsy/assets/demo.mp4", "drowsy/assets/DEMO.md"):  # `drowsy demo`'s clip and its attribution
+    if name not in names:
+        problems.append(f"{name} is missing")
 data = (".jpg", ".jpeg", ".png", ".bmp", ".mpg", ".mp4", ".avi", ".task", ".csv", ".npz", ".npy")
-allowed = {"drowsy/assets/selfcheck_crops.npz"}
+allowed = {"drowsy/assets/selfcheck_crops.npz", "drowsy/assets/demo.mp4"}  # both CC BY, attributed
 problems += [f"data file in the wheel: {n}" for n in names
              if (n.lower().endswith(data) or "shared/" in n) and n not in allowed]
 problems += [f"{n} is {i.file_size / 1e6:.1f} MB" for n, i in ((i.filename, i) for i in wheel.infolist())
@@ -118,6 +123,12 @@ if "$VPY" -c "import sys; import drowsy.runtime.run, drowsy.runtime.pipeline; sy
 else
   fail "the runtime imported torch"
 fi
+
+step "drowsy demo --headless (the clip in the wheel)"
+"$DROWSY" demo --headless >"$WORK/demo.out" 2>"$WORK/demo.err" || { cat "$WORK/demo.err"; fail "drowsy demo failed"; }
+cat "$WORK/demo.out" "$WORK/demo.err"
+grep -q "ALERT (microsleep)" "$WORK/demo.out" || fail "drowsy demo showed no microsleep alert"
+tail -n 1 "$WORK/demo.err" | grep -q "^drowsy demo: 137 frames" || fail "drowsy demo did not end with its summary"
 
 step "drowsy report"
 if "$DROWSY" report "$WORK/run.jsonl" --events "$WORK/events.jsonl" -o "$WORK/report.png" 2>"$WORK/report.err"; then

@@ -425,10 +425,12 @@ def test_wheel_ships_the_eye_model_and_no_data(tmp_path):
     modules = {f"drowsy/{p.name}" for p in (REPO / "drowsy").glob("*.py")}
     assert modules <= names
     data = (".jpg", ".png", ".mpg", ".mp4", ".avi", ".task", ".csv", ".npz", ".npy")
-    # The one data file shipped on purpose: 36 CC BY eye crops for the model's load-time check.
-    assert "drowsy/assets/selfcheck_crops.npz" in names and "drowsy/assets/SELFCHECK.md" in names
+    # The data files shipped on purpose, each with its attribution: 36 CC BY eye crops for the
+    # model's load-time check, and `drowsy demo`'s CC BY clip.
+    shipped = {"drowsy/assets/selfcheck_crops.npz", "drowsy/assets/demo.mp4"}
+    assert shipped | {"drowsy/assets/SELFCHECK.md", "drowsy/assets/DEMO.md"} <= names
     assert not [n for n in names if (n.lower().endswith(data) or n.startswith(("tests/", "shared/")))
-                and n != "drowsy/assets/selfcheck_crops.npz"]
+                and n not in shipped]
 
 
 def test_the_shipped_eye_model_is_pinned_by_sha256():

@@ -198,8 +198,8 @@ def test_one_section_for_commands_that_use_only_temporal(tmp_path):
         resolve_section(p.parse_args(["--microsleep", "0"]), "temporal")
 
 
-def test_readme_defaults_table_matches_the_settings():
-    # The README's table of defaults is for people; settings.py is the truth. They must agree.
+def test_docs_defaults_table_matches_the_settings():
+    # The table of defaults in docs/alerts.md is for people; settings.py is the truth. They must agree.
     import re
     from pathlib import Path
 
@@ -207,7 +207,7 @@ def test_readme_defaults_table_matches_the_settings():
     from drowsy.settings_io import flag_of
 
     by_flag = {flag_of(name): name for name in FIELDS}
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "alerts.md").read_text()
     rows = [r for r in readme.splitlines() if re.match(r"^\| [^|]+ \| `--", r)]
     assert len(rows) >= 8
     checked = 0

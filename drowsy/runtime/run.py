@@ -66,9 +66,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _summary(source, n: int, span_s: float, wall_s: float, counts, loop_dropped: int = 0) -> None:
+def _summary(source, n: int, span_s: float, wall_s: float, counts, loop_dropped: int = 0,
+             prog: str = PROG) -> None:
     """The last line(s) on stderr: what was processed, and a truncated file if it was one."""
-    print(f"{PROG}: {_plural(n, 'frame')} ({span_s:.1f} s of input) in {wall_s:.1f} s, "
+    print(f"{prog}: {_plural(n, 'frame')} ({span_s:.1f} s of input) in {wall_s:.1f} s, "
           f"{n / wall_s if wall_s > 0 else 0.0:.1f} fps; {_plural(counts['blink'], 'blink')}, "
           f"{_plural(counts['alert_on'], 'alert')}; {source.dropped + loop_dropped} dropped, "
           f"{source.failed} failed frames",
@@ -136,8 +137,12 @@ def _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label
     return count
 
 
-def run(cfg, stop: threading.Event | None = None) -> int:
-    """Process the configured source until it ends or `stop` is set; returns the exit code."""
+def run(cfg, stop: threading.Event | None = None, *, opener=None, sinks=(), prog: str = PROG) -> int:
+    """Process the configured source until it ends or `stop` is set; returns the exit code.
+
+    `drowsy demo` reuses this whole run: `opener(cfg.source, stop)` replaces open_source (its
+    looping clip), `sinks` are extra sinks like --serve's (on_frame, on_event, close; its
+    terminal narration) and `prog` names the command in the summary line."""
     from .alarm import Alarm
     from .pipeline import Pipeline
     from .remote import check as check_remote, close_all, open_remote
@@ -162,7 +167,7 @@ def run(cfg, stop: threading.Event | None = None) -> int:
         if profile is not None:
             print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)
         check_run_outputs(cfg)  # before anything opens: no log is truncated by a run that cannot start
-        source = open_source(cfg.source, stop)
+        source = (opener or open_source)(cfg.source, stop)
         if source is None:
             print(f"{PROG}: stopped while opening the source; nothing processed, no output written",
                   file=sys.stderr, flush=True)
@@ -174,14 +179,14 @@ def run(cfg, stop: threading.Event | None = None) -> int:
         events_log = EventLog(cfg.output.events)
         window = Window("drowsy", headless=cfg.output.headless, warn=warn)
         alarm = Alarm(cfg.output.alarm, warn=warn)
-        remote = open_remote(cfg, pipeline.threshold, warn)
+        remote = [*sinks, *open_remote(cfg, pipeline.threshold, warn)]
         wall0 = time.monotonic()
         with pipeline.run(source, stop, parallel=getattr(cfg.model, "parallel", True)) as loop:
             count = _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label)
         if count.t_last is not None:
             for ev in pipeline.finish(count.t_last):
                 emit(ev)
-        _summary(source, count.n, count.span_s, time.monotonic() - wall0, events_log.counts, loop.dropped)
+        _summary(source, count.n, count.span_s, time.monotonic() - wall0, events_log.counts, loop.dropped, prog)
         return 0
     finally:
         close_all(remote)  # after the summary: MQTT adds its own line (published, dropped)
