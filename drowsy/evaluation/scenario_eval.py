@@ -127,8 +127,8 @@ def default_source() -> Path:
 
 def run_suite(names: str | None = None, source=None, landmarker=None, folder=None, temporal=None,
               model=None, jitter: int = 8, log=None) -> list[ScenarioResult]:
-    """Generate (or take from the cache) and run the scenarios named (all when None); one result
-    each. For tests: `all(r.passed for r in run_suite())` once the driver-state logic exists."""
+    """Generate (or take from the cache) and run the scenarios named (comma-separated names of the
+    suite, all when None, or a list of Scenarios); one result each. For tests: `all(r.passed for r in run_suite())` once the driver-state logic exists."""
     from ..paths import resolve_landmarker
     from ..runtime.classify import EyeClassifier
     from ..paths import default_eye_model
@@ -137,7 +137,7 @@ def run_suite(names: str | None = None, source=None, landmarker=None, folder=Non
     from .scenario_suite import by_name
 
     try:
-        scenarios = by_name(names)
+        scenarios = list(names) if isinstance(names, (list, tuple)) else by_name(names)
     except ValueError as e:
         raise UsageError(f"--only: {e}") from None
     lm = resolve_landmarker(landmarker)
