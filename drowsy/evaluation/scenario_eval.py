@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..errors import DrowsyError, UsageError
@@ -46,6 +46,7 @@ class ScenarioResult:
     names: tuple[tuple[float, str], ...]  # every event of the run, as (t, name)
     frames: int = 0
     face_frames: int = 0
+    pose_read: tuple[float, float] | None = None  # landmarker's yaw, pitch at the commanded peak, less on-road
 
     @property
     def passed(self) -> bool:
@@ -55,7 +56,8 @@ class ScenarioResult:
         return {"name": self.name, "synthetic": True, "expect": self.expect, "passed": self.passed,
                 "needs": [{**asdict(n), "delay_s": n.delay_s} for n in self.needs],
                 "unexpected": [list(u) for u in self.unexpected], "frames": self.frames,
-                "face_frames": self.face_frames, "events": [list(e) for e in self.names]}
+                "face_frames": self.face_frames, "pose_read": self.pose_read,
+                "events": [list(e) for e in self.names]}
 
 
 def event_names(ev) -> list[str]:
@@ -102,21 +104,36 @@ def precision_recall(results: list[ScenarioResult]) -> dict:
     return out
 
 
-def run_clip_events(clip: Path, cfg, classifier) -> tuple[list, int, int]:
-    """(every event, frames, frames with a face) of one clip through the real pipeline."""
+def run_clip_events(clip: Path, cfg, classifier) -> tuple[list, list]:
+    """(every event, each frame's (yaw, pitch) read or None) of one clip through the real pipeline."""
     from ..runtime.capture import VideoSource
     from ..runtime.pipeline import Pipeline
 
-    events, n, faces, t_last = [], 0, 0, 0.0
+    events, poses, t_last = [], [], 0.0
     pipeline = Pipeline.from_config(cfg, classifier=classifier)
     with pipeline, VideoSource(clip) as source, pipeline.run(source) as loop:
         for step in loop:
             events += step.events
             if step.result is not None:
                 events += step.result.state.events
-                n, faces, t_last = n + 1, faces + (step.result.face is not None), step.result.frame.t
+                face, t_last = step.result.face, step.result.frame.t
+                poses.append(None if face is None else (face.yaw_deg, face.pitch_deg))
         events += pipeline.finish(t_last + 1.0 / (source.fps or 25.0))
-    return events, n, faces
+    return events, poses
+
+
+def pose_read(labels: list[dict], poses: list) -> tuple[float, float] | None:
+    """Median (yaw, pitch) the landmarker read on the frames at the scenario's commanded peak pose,
+    less the median on road: how much of a commanded turn reaches the runtime."""
+    import numpy as np
+
+    size = [abs(lab["yaw"]) + abs(lab["pitch"]) for lab in labels]
+    peak = max(size, default=0.0)
+    at = [p for p, s in zip(poses, size) if p is not None and peak > 0 and s == peak]
+    rest = [p for p, lab in zip(poses, labels) if p is not None and lab["on_road"] and lab["slide"] == 0]
+    if not at or not rest:
+        return None
+    return tuple(round(float(v), 1) for v in np.median(at, axis=0) - np.median(rest, axis=0))
 
 
 def default_source() -> Path:
@@ -146,11 +163,13 @@ def run_suite(names: str | None = None, source=None, landmarker=None, folder=Non
     cfg = RunConfig(model=ModelConfig(model=model, landmarker=str(lm), device="cpu", jitter=jitter),
                     temporal=temporal or TemporalConfig())
     out = []
-    for sc, clip, _ in made:
+    for sc, clip, meta in made:
         if log:
             log(f"  running {sc.name}")
-        events, n, faces = run_clip_events(clip, cfg, classifier)
-        out.append(judge(sc.name, sc.expect, sc.trigger_s, events, n, faces))
+        events, poses = run_clip_events(clip, cfg, classifier)
+        labels = json.loads(Path(meta).read_text())["frames"]
+        r = judge(sc.name, sc.expect, sc.trigger_s, events, len(poses), sum(p is not None for p in poses))
+        out.append(replace(r, pose_read=pose_read(labels, poses)))
     return out
 
 
@@ -163,10 +182,12 @@ def _cell(r: ScenarioResult) -> tuple[str, str]:
 
 
 def format_results(results: list[ScenarioResult], pr: dict) -> str:
-    lines = [SYNTHETIC_NOTE + ".", f"{'scenario':24s} {'expected (from trigger)':38s} {'got':44s} result"]
+    lines = [SYNTHETIC_NOTE + ".", f"{'scenario':24s} {'yaw/pitch read':>14s}  {'expected (from trigger)':36s} "
+             f"result  got"]
     for r in results:
         need, got = _cell(r)
-        lines.append(f"{r.name:24s} {need:38s} {got:44s} {'pass' if r.passed else 'FAIL'}")
+        pose = "-" if r.pose_read is None else f"{r.pose_read[0]:+.0f}/{r.pose_read[1]:+.0f}"
+        lines.append(f"{r.name:24s} {pose:>14s}  {need:36s} {'pass' if r.passed else 'FAIL'}    {got}")
     lines.append(f"passed {sum(r.passed for r in results)} of {len(results)} scenarios")
     lines.append(f"\n{'per need (by scenario)':24s} {'tp':>3s} {'fp':>3s} {'fn':>3s} {'precision':>9s} {'recall':>7s}")
     for label, f in pr.items():
@@ -179,11 +200,16 @@ def main(args: argparse.Namespace) -> int:
     """The --scenarios mode of eval-video."""
     from ..outputs import Output, check, write_text
     from ..settings_io import resolve_section
+    from .scenario_suite import by_name
 
     source = Path(args.scenario_source) if args.scenario_source else default_source()
     if not source.is_file():
         raise DrowsyError(f"scenario source clip not found: {source} (pass --scenario-source CLIP)")
     folder = args.scenarios or None
+    try:
+        by_name(args.only)  # a wrong name: one line, before anything is made
+    except ValueError as e:
+        raise UsageError(f"--only: {e}") from None
     check([Output("--json", args.json), Output("--scenarios", folder, "folder")],
           {"--scenario-source": source, "--model": args.model}, make_parents=True)
     results = run_suite(args.only, source, args.landmarker, folder, resolve_section(args, "temporal"),
@@ -196,3 +222,26 @@ def main(args: argparse.Namespace) -> int:
                "passed": sum(r.passed for r in results), "total": len(results)}
         write_text(args.json, json.dumps(doc, indent=1), "--json")
     return 0
+
+
+def contact_sheet(shots: list[tuple[Path, float, str]], path: str | Path, width: int = 160) -> None:
+    """A PNG of one frame per (clip, time, caption), side by side in rows of three (docs/scenarios.md)."""
+    import cv2
+    import numpy as np
+
+    from ..outputs import replacing
+    from ..runtime.capture import VideoSource
+
+    tiles = []
+    for clip, t, caption in shots:
+        with VideoSource(clip) as src:
+            img = next(f.image for f in src if f.t >= t - 1e-6)
+        h = int(round(img.shape[0] * width / img.shape[1]))
+        tile = cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, caption, (4, h - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 3)
+    sheet = np.vstack([np.hstack(tiles[k:k + 3]) for k in range(0, len(tiles), 3)])
+    with replacing(path, "contact sheet", make_parents=True) as tmp:
+        if not cv2.imwrite(str(tmp), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+            raise DrowsyError(f"cannot write {path}")

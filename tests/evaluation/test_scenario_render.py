@@ -103,19 +103,20 @@ def test_iris_shift_moves_the_landmarkers_irises(landmarker, source):
 
 
 def test_today_logic_end_to_end(shared, landmarker, tmp_path):
-    """eval-video --scenarios on what the current logic already does right: a 2 s mirror glance
-    raises nothing; eyes closed 7 s raise a microsleep alert within 3 s of the closure."""
+    """eval-video --scenarios on what the current logic already does right: eyes closed 7 s raise a
+    microsleep alert within 3 s of the closure (the unresponsive state is issue 19's to add)."""
     out = tmp_path / "r.json"
-    code = cli(["eval-video", "--scenarios", str(tmp_path / "clips"), "--only", "owl_mirror_2s,eyes_closed_7s",
+    code = cli(["eval-video", "--scenarios", str(tmp_path / "clips"), "--only", "eyes_closed_7s",
                 "--landmarker", str(landmarker), "--scenario-source", str(shared / GRID), "--json", str(out)])
     assert code == 0
     doc = json.loads(out.read_text())
     r = {s["name"]: s for s in doc["scenarios"]}
-    assert doc["synthetic"] and r["owl_mirror_2s"]["passed"] and r["owl_mirror_2s"]["unexpected"] == []
+    assert doc["synthetic"] and doc["total"] == 1
     closure = r["eyes_closed_7s"]["needs"][0]
     assert closure["label"] == "closure" and closure["ok"] and 1.0 <= closure["delay_s"] <= 3.0
-    assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == [
-        "eyes_closed_7s.avi", "eyes_closed_7s.scenario.json", "owl_mirror_2s.avi", "owl_mirror_2s.scenario.json"]
+    assert r["eyes_closed_7s"]["unexpected"] == []  # no false alarm before the closure
+    assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == ["eyes_closed_7s.avi",
+                                                                      "eyes_closed_7s.scenario.json"]
 
 
 def test_normal_blinks_raise_nothing(shared, landmarker, tmp_path):
