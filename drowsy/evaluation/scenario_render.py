@@ -117,9 +117,9 @@ def cache_key(sc: Scenario, src: Source) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def render(sc: Scenario, src: Source) -> tuple[list[np.ndarray], list[dict]]:
-    """Every frame of the scenario, in memory, with its labels."""
-    plans = frame_plan(sc, src.clip, src.fps)
+def render(sc: Scenario, src: Source, fps: float | None = None) -> tuple[list[np.ndarray], list[dict]]:
+    """Every frame of the scenario at `fps` (default: the source's rate), in memory, with its labels."""
+    plans = frame_plan(sc, src.clip, fps or src.fps, src.fps)
     made = [render_frame(src, p) for p in plans]
     return [m[0] for m in made], frame_labels(plans, [m[1] for m in made])
 
@@ -133,16 +133,16 @@ def write_scenario(sc: Scenario, src: Source, folder: Path) -> tuple[Path, Path]
 
     clip, meta = folder / f"{sc.name}{CLIP_SUFFIX}", folder / f"{sc.name}{LABEL_SUFFIX}"
     key = cache_key(sc, src)
-    if clip.is_file() and meta.is_file():
+    if clip.exists() or meta.exists():
         try:
-            if json.loads(meta.read_text()).get("key") == key:
-                return clip, meta
+            doc = json.loads(meta.read_text())
         except (OSError, ValueError):
-            pass
-        if json.loads(meta.read_text() or "{}").get("generator") is None:
-            raise DrowsyError(f"{meta} was not written by drowsy's scenario generator; not replaced")
-    elif clip.exists() and not meta.exists():
-        raise DrowsyError(f"{clip} exists without {meta.name}: not one of ours, not replaced")
+            doc = None
+        if not isinstance(doc, dict) or "generator" not in doc:  # never replace what a user put there
+            raise DrowsyError(f"{clip} or {meta} exists and was not written by drowsy's scenario "
+                              "generator; not replaced (give --scenarios another folder)")
+        if doc.get("key") == key and clip.is_file():
+            return clip, meta
     frames, labels = render(sc, src)
     h, w = frames[0].shape[:2]
     with replacing(clip, "scenario clip", make_parents=True) as tmp:

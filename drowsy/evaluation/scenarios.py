@@ -126,7 +126,10 @@ def _weight(t: float, m: Move, duration_s: float) -> float:
     return float(np.clip(min(up, down), 0.0, 1.0))
 
 
-def _source_frame(t: float, n: int, sc: Scenario, src: SourceClip, step_s: float) -> int:
+def _source_frame(t: float, sc: Scenario, src: SourceClip, step_s: float) -> int:
+    """The source frame shown at t; step_s is the source's frame interval (time, not frame counts,
+    so that a scenario rendered at another rate shows the same moments)."""
+    n = int(t / step_s + 1e-6)
     start, c0, c1, end = src.blink
     onset, offset = (c0 - start) * step_s, (end - c1) * step_s
     for a, b in sc.closed:
@@ -142,13 +145,14 @@ def _source_frame(t: float, n: int, sc: Scenario, src: SourceClip, step_s: float
     return _pingpong(n, *src.open_run)
 
 
-def frame_plan(sc: Scenario, src: SourceClip, fps: float) -> list[FramePlan]:
-    """One FramePlan per frame of the scenario at `fps` (the source clip's own rate)."""
+def frame_plan(sc: Scenario, src: SourceClip, fps: float, src_fps: float | None = None) -> list[FramePlan]:
+    """One FramePlan per frame of the scenario at `fps`; the source clip runs at src_fps (default:
+    the same rate)."""
     step_s = 1.0 / fps
     out = []
     for n in range(int(round(sc.duration_s * fps))):
         t = n * step_s
-        i = _source_frame(t, n, sc, src, step_s)
+        i = _source_frame(t, sc, src, 1.0 / (src_fps or fps))
         yaw = pitch = sl = 0.0
         iris = np.zeros(2)
         zone, direction = None, "down"

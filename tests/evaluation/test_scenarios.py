@@ -83,3 +83,30 @@ def test_precision_recall_by_scenario():
     pr = precision_recall(results)
     assert pr["distraction"] == {"tp": 1, "fp": 1, "fn": 1, "precision": 0.5, "recall": 0.5}
     assert pr["closure"]["tp"] == 1 and pr["unresponsive"]["tp"] == 1 and pr["head_drop"]["recall"] is None
+
+
+def test_another_frame_rate_shows_the_same_source_moments():
+    sc = Scenario("s", 4.0, "", "none", 0.0, blinks_s=(1.0,), closed=((2.0, 3.0),))
+    src = source_clip(LABELS)
+    at25 = {round(p.t, 3): p for p in frame_plan(sc, src, 25.0)}
+    for fps in (10.0, 50.0):
+        for p in frame_plan(sc, src, fps, src_fps=25.0):
+            if round(p.t, 3) in at25:
+                assert (p.src, p.eyes) == (at25[round(p.t, 3)].src, at25[round(p.t, 3)].eyes), (fps, p.t)
+
+
+def test_a_users_file_is_never_replaced(tmp_path):
+    from pathlib import Path
+
+    from drowsy.errors import DrowsyError
+    from drowsy.evaluation.scenario_render import Source, write_scenario
+
+    src = Source(Path("x.mpg"), [], [], 25.0, source_clip(LABELS), "0" * 64)
+    sc = Scenario("mine", 1.0, "", "none", 0.0)
+    (tmp_path / "mine.avi").write_bytes(b"my holiday video")
+    with pytest.raises(DrowsyError, match="not written by drowsy's scenario generator; not replaced"):
+        write_scenario(sc, src, tmp_path)
+    (tmp_path / "mine.scenario.json").write_text('{"notes": "mine too"}')
+    with pytest.raises(DrowsyError, match="not replaced"):
+        write_scenario(sc, src, tmp_path)
+    assert (tmp_path / "mine.avi").read_bytes() == b"my holiday video"
