@@ -145,7 +145,8 @@ def default_source() -> Path:
 def run_suite(names: str | None = None, source=None, landmarker=None, folder=None, temporal=None,
               model=None, jitter: int = 8, log=None) -> list[ScenarioResult]:
     """Generate (or take from the cache) and run the scenarios named (comma-separated names of the
-    suite, all when None, or a list of Scenarios); one result each. For tests: `all(r.passed for r in run_suite())` once the driver-state logic exists."""
+    suite, all when None, or a list of Scenarios); one result each. For tests:
+    `all(r.passed for r in run_suite())` once the driver-state logic exists."""
     from ..paths import resolve_landmarker
     from ..runtime.classify import EyeClassifier
     from ..paths import default_eye_model
@@ -192,7 +193,8 @@ def format_results(results: list[ScenarioResult], pr: dict) -> str:
     lines.append(f"\n{'per need (by scenario)':24s} {'tp':>3s} {'fp':>3s} {'fn':>3s} {'precision':>9s} {'recall':>7s}")
     for label, f in pr.items():
         fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
-        lines.append(f"{label:24s} {f['tp']:3d} {f['fp']:3d} {f['fn']:3d} {fmt(f['precision']):>9s} {fmt(f['recall']):>7s}")
+        lines.append(f"{label:24s} {f['tp']:3d} {f['fp']:3d} {f['fn']:3d} "
+                     f"{fmt(f['precision']):>9s} {fmt(f['recall']):>7s}")
     return "\n".join(lines)
 
 

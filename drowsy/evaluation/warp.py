@@ -19,7 +19,8 @@ from functools import lru_cache
 import numpy as np
 
 RING_SCALE = 1.7  # the fixed ring around the face, in face-oval radii: room for a 45° turn
-DEPTH_SCALE = 1.5  # MediaPipe z is flatter than a head: at 1.0 the landmarker read back 19° of a 30° turn, at 1.5 26°
+# MediaPipe's z is flatter than a head: at 1.0 the landmarker read back 19° of a 30° turn, at 1.5 26°.
+DEPTH_SCALE = 1.5
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # iris centres (subject's right eye, left eye)
 
 
