@@ -36,6 +36,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", metavar="PATH", help="one clip (labels: --labels, default PATH.eyestate.csv)")
     src.add_argument("--dir", metavar="DIR", help="every <clip>.eyestate.csv with its clip under DIR")
+    src.add_argument("--scenarios", nargs="?", const="", metavar="DIR",
+                     help="run the SYNTHETIC scenario suite (docs/scenarios.md); clips made in DIR "
+                          "(default: the user cache) from --scenario-source")
+    p.add_argument("--scenario-source", metavar="CLIP", help="labelled frontal clip the scenarios are made "
+                   "from (default ../shared/videos/grid/brbk7n.mpg)")
+    p.add_argument("--only", metavar="NAME,...", help="with --scenarios: only these scenarios")
     p.add_argument("--labels", metavar="PATH.eyestate.csv", help="frame labels of --video")
     p.add_argument("--persons", metavar="P,...", help="only these people's clips, e.g. the ones a model never saw "
                    "(000001,grid:brbk7n,dinoman:example; a ZJU person is the first 6 characters)")
@@ -165,6 +171,10 @@ def main(args: argparse.Namespace) -> int:
     from ..paths import default_eye_model, resolve_landmarker
     from ..settings_io import resolve_section
 
+    if args.scenarios is not None:
+        from .scenario_eval import main as scenarios_main
+
+        return scenarios_main(args)
     sets = pass_sets(args.conditions, args.rates)
     why = problem("jitter", args.jitter)
     if why:
