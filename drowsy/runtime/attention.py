@@ -67,7 +67,7 @@ class AttentionMonitor:
         off_for = 0.0 if self.off_since is None else t - self.off_since
         if off_for >= cfg.long_distraction_s - EPS:
             self._distraction(t, "long", off_for, why, ev)
-        elif off and self.vats_s() >= cfg.vats_s - EPS:
+        elif self.vats_s() >= cfg.vats_s - EPS:
             self._distraction(t, "vats", self.vats_s(), why, ev)
             self._segments.clear()
         if off_for >= cfg.unresponsive_s - EPS:
