@@ -41,8 +41,11 @@ class AttentionMonitor:
     def update(self, t: float, off: bool | None, why: str | None = None) -> list[Event]:
         cfg, ev = self.cfg, []
         t = t if self._last_t is None else max(float(t), self._last_t)
+        held = t if self._last_t is None else min(t, self._last_t + cfg.max_gap_s)
+        if self._last_off is False and held - self._on_since >= cfg.vats_reset_s - EPS:
+            self._segments.clear()  # back on the road long enough (held until this frame)
         if self._last_t is not None and self._last_off:
-            t0, t1 = self._last_t, min(t, self._last_t + cfg.max_gap_s)
+            t0, t1 = self._last_t, held
             if self._segments and self._segments[-1][1] == t0:
                 self._segments[-1][1] = t1
             elif t1 > t0:
@@ -61,8 +64,6 @@ class AttentionMonitor:
         elif off is False:
             self._on_since = t if self._on_since is None else self._on_since
             self.off_since, self._warned = None, None
-            if t - self._on_since >= cfg.vats_reset_s - EPS:
-                self._segments.clear()
         self._last_t, self._last_off = t, off
         off_for = 0.0 if self.off_since is None else t - self.off_since
         if off_for >= cfg.long_distraction_s - EPS:
