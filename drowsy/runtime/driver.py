@@ -25,6 +25,7 @@ class DriverMonitor:
         self.alerts: AlertBook = self.eyes.alerts
         self.attention = AttentionMonitor(cfg, self.alerts)
         self.gaze = GazeReader(cfg)
+        self._seen = False  # a face yet: before the first one there is no driver to watch
 
     @property
     def cfg(self) -> TemporalConfig:
@@ -45,8 +46,11 @@ class DriverMonitor:
             reason = "looking_down"
         state = self.eyes.update(t, scores.fused if reason is None else None, reason, drop=att.drop)
         # While a closure continues unseen (head dropped, slumped) the driver is asleep, not
-        # distracted: the attention logic waits.
-        off = None if self.eyes.unseen_since is not None or att.on_road is None else not att.on_road
+        # distracted: the attention logic waits. So it does until a face is first seen (an empty
+        # seat, a camera still being aimed).
+        self._seen = self._seen or face is not None
+        waits = self.eyes.unseen_since is not None or att.on_road is None or not self._seen
+        off = None if waits else not att.on_road
         ev = self.attention.update(t, off, att.why)
         return self._merge(state, ev, att)
 

@@ -131,3 +131,9 @@ def test_iris_offset_cancels_head_roll():
     rolled = (f.landmarks - 100) @ np.array([[c, s], [-s, c]], np.float32) + 100
     assert iris_offset(f.landmarks) == pytest.approx((0.1, 0.2), abs=1e-4)
     assert iris_offset(rolled) == pytest.approx((0.1, 0.2), abs=1e-4)
+
+
+def test_no_distraction_before_the_first_face():
+    # An empty seat (or a camera still being aimed) for 5 s, then a driver who looks away for 4 s.
+    evs, _ = run(lambda t: (None, None) if t < 5.0 or 7.0 <= t < 11.0 else (face(), OPEN), end=14.0)
+    assert alerts(evs) == [(10.0, "distraction", "warning")]
