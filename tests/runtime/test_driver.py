@@ -137,3 +137,10 @@ def test_no_distraction_before_the_first_face():
     # An empty seat (or a camera still being aimed) for 5 s, then a driver who looks away for 4 s.
     evs, _ = run(lambda t: (None, None) if t < 5.0 or 7.0 <= t < 11.0 else (face(), OPEN), end=14.0)
     assert alerts(evs) == [(10.0, "distraction", "warning")]
+
+
+def test_the_rest_pose_of_a_profile_sets_the_on_road_zone():
+    # A camera 40 deg off-axis: the driver at rest reads yaw 40; the profile's rest pose says so.
+    at_rest = lambda t: (face(yaw=40.0 if t < 5.0 else -10.0), OPEN)  # noqa: E731  then 50 deg away
+    assert alerts(run(at_rest, end=10.0)[0]) == [(3.0, "distraction", "warning")]  # facing the camera = rest
+    assert alerts(run(at_rest, end=10.0, yaw_centre_deg=40.0)[0]) == [(8.0, "distraction", "warning")]
