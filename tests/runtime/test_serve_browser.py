@@ -88,21 +88,19 @@ def test_the_page_follows_the_run_live(browser, closures_clip, landmarker):
 
 
 def test_the_page_shows_the_level_and_why_off_the_road(browser):
-    from drowsy.runtime.serve import ServeSink
-
-    from driver_scenes import every_new_event
-
+    import threading
     from dataclasses import replace
 
     import numpy as np
+
+    from driver_scenes import every_new_event
+    from drowsy.runtime.serve import ServeSink
 
     results, _ = every_new_event()
     picture = lambda r: replace(r, frame=replace(r.frame, image=np.full((120, 160, 3), 90, np.uint8)))  # noqa: E731
     critical = picture(next(r for r in results if r.state.level == "critical"))
     away = picture(next(r for r in results if not r.state.alert and r.state.attention is not None
                         and r.state.attention.why == "no_face"))
-    import threading
-
     sink = ServeSink("127.0.0.1", 0, perclos_alert=0.15, warn=print, say=print)
     now, stop = [critical], threading.Event()
 
