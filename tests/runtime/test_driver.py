@@ -144,3 +144,25 @@ def test_the_rest_pose_of_a_profile_sets_the_on_road_zone():
     at_rest = lambda t: (face(yaw=40.0 if t < 5.0 else -10.0), OPEN)  # noqa: E731  then 50 deg away
     assert alerts(run(at_rest, end=10.0)[0]) == [(3.0, "distraction", "warning")]  # facing the camera = rest
     assert alerts(run(at_rest, end=10.0, yaw_centre_deg=40.0)[0]) == [(8.0, "distraction", "warning")]
+
+
+def test_closure_then_slump_through_the_real_landmarker_and_eye_model(shared, landmarker, tmp_path):
+    """Real pixels: a GRID speaker's closed frame held 0.92 s, then the picture is empty (slumped
+    out of view) for 5 s: a slump, then a microsleep alert within 3 s of the closure's start."""
+    from conftest import write_avi
+    from drowsy.runtime.capture import VideoSource
+    from drowsy.runtime.pipeline import Pipeline
+    from drowsy.settings import ModelConfig, RunConfig
+
+    with VideoSource(shared / "videos/grid/brbk7n.mpg") as src:
+        frames = [f.image for f in src]  # eyes closed on frames 21-23
+    clip = write_avi(tmp_path / "slump.avi", frames[:21] + [frames[22]] * 23 + [frames[0] * 0] * 125, 25.0)
+    evs = []
+    with Pipeline.from_config(RunConfig(model=ModelConfig(landmarker=str(landmarker)))) as pipe, \
+            VideoSource(clip) as src, pipe.run(src) as loop:
+        for step in loop:
+            evs += [(e.t, e.kind, dict(e.data)) for e in step.events + (step.result.state.events if step.result else ())]
+    slump, on = first(evs, "slump"), first(evs, "alert_on", "microsleep")
+    assert slump is not None and on is not None, evs
+    assert on - 21 / 25 <= 3.0 and first(evs, "alert_on", "distraction") is None
+    assert first(evs, "alert_on", "sleep") is not None and not any(k == "blink" and d.get("ended_by") == "no_face" for _, k, d in evs)
