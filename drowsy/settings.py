@@ -34,6 +34,10 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 |                   |         | landmarker's pitch is +10 to +31 deg and blinks are plainly visible |
 |                   |         | (scripts/choose_operating_point.py, docs/accuracy.md).              |
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
+
+Driver state (sources in full: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s,
+no_return_s, long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; our choices:
+drop_within_s, head_drop_dps, unseen_max_s, look_down_min, iris_down_min, iris_side_min (scripts/gaze_stats.py).
 """
 
 from __future__ import annotations
@@ -72,6 +76,10 @@ def setting(default, help: str, flag: str | None = None, metavar: str | None = N
     meta = {"help": help, "flag": flag, "metavar": metavar, "limits": limits, "choices": choices,
             "unset": unset, "secret": secret}
     return field(default=default, metadata=meta)
+
+
+def _num(default: float, help: str, flag: str | None = None, metavar: str = "S", hi: float = HOUR):
+    return setting(default, help, flag=flag, metavar=metavar, limits=(0.0, hi, True, False))
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,21 @@ class TemporalConfig:
                                     metavar="DEG", limits=(-90.0, 90.0, False, False))
     pitch_centre_deg: float = setting(0.0, "head pitch at rest; the pitch limit counts from it",
                                       flag="--pitch-centre", metavar="DEG", limits=(-90.0, 90.0, False, False))
+    # The driver state (docs/driver-state.md; sources in the module docstring).
+    sleep_s: float = _num(3.0, "eyes closed this long = sleep (critical)", "--sleep")
+    unresponsive_s: float = _num(6.0, "eyes closed or off the road this long = unresponsive", "--unresponsive")
+    no_return_s: float = _num(3.0, "not back on the road this long after a warning = unresponsive", "--no-return")
+    long_distraction_s: float = _num(3.0, "one glance off the road this long = distraction", "--long-distraction")
+    vats_s: float = _num(10.0, "off the road this long within --vats-window = distraction", "--vats")
+    vats_window_s: float = _num(30.0, "the window --vats counts over", "--vats-window")
+    vats_reset_s: float = _num(2.0, "on the road this long resets the --vats count", "--vats-reset")
+    drop_within_s: float = _num(1.0, "a head drop this soon after a closed frame continues it", "--drop-within")
+    drop_min_closure_s: float = _num(0.4, "a closure this long continues through a head drop", "--drop-min-closure")
+    head_drop_dps: float = _num(60.0, "head pitching down this fast = head drop", "--head-drop-rate", "DEG/S", 1e4)
+    unseen_max_s: float = _num(30.0, "longest a closure continues unseen", "--unseen-max")
+    look_down_min: float = _num(0.5, "eyeLookDown from this, with the iris low = looking down", None, "X", 1.0)
+    iris_down_min: float = _num(0.08, "iris this far below the eye corners (eye widths) = looking down", None, "X", 1.0)
+    iris_side_min: float = _num(0.25, "iris this far sideways (eye widths) = eyes off the road", None, "X", 1.0)
 
 
 @dataclass(frozen=True)

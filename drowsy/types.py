@@ -88,6 +88,22 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Attention:
+    """Where the driver looks in one frame (runtime/gaze.py): on the forward road or not, and why."""
+
+    on_road: bool | None  # None: cannot tell (a face, but too dark or no score)
+    why: str | None = None  # off road because: no_face, head_turned, head_down, gaze_side, looking_down
+    looking_down: bool = False  # open eyes looking down (phone, keyboard): never a closure
+    gaze: tuple[float, float] | None = None  # iris offset from the eye corners' middle / eye width (y > 0: down)
+    look_down: float | None = None  # mean eyeLookDown blendshape of both eyes
+    drop: str | None = None  # "head_drop" (pitch past the gate, or fast down) or "slump" (face gone)
+
+    def to_json(self) -> dict:
+        g = None if self.gaze is None else [round(float(v), 4) for v in self.gaze]
+        return {"on_road": self.on_road, "off_road": self.why, "looking_down": self.looking_down, "gaze": g}
+
+
+@dataclass(frozen=True)
 class Drowsiness:
     """State of the temporal logic after one frame."""
 
@@ -95,8 +111,10 @@ class Drowsiness:
     perclos: float | None  # None until the window holds enough assessable time
     closed_for_s: float  # length of the current continuous closure, 0 when open
     alert: bool
-    reason: str | None  # "perclos", "microsleep", "not_visible" ... or None
+    reason: str | None  # the alert shown ("sleep", "distraction", "perclos" ...), "not_visible", or None
     events: tuple[Event, ...] = ()
+    level: str | None = None  # the alert's level: "advisory", "warning", "critical" (runtime/alerts.py)
+    attention: "Attention | None" = None  # the driver's gaze and head facts (runtime/gaze.py), if judged
 
 
 @dataclass(frozen=True)
@@ -123,5 +141,7 @@ class FrameResult:
             "closed_for": round(self.state.closed_for_s, 4),
             "alert": self.state.alert,
             "reason": self.state.reason,
+            "level": self.state.level,
+            **({} if self.state.attention is None else self.state.attention.to_json()),
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }

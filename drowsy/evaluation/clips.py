@@ -70,6 +70,7 @@ class ClipPass:
     mean_gray: np.ndarray | None = None  # (N,) the gate's crop brightness
     fps: float | None = None  # None: every decoded frame; else decimated to this rate
     alerts: int = 0  # alert_on events of the run (ordinary blinking must raise none)
+    driver_events: int = 0  # head_drop, slump, looking_down events (none expected on ordinary clips)
     judged: np.ndarray | None = None  # (N,) bool: the gate let the frame through (face, pose, light)
 
 
@@ -203,7 +204,8 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
                     blinks_ours=blink_frames(events, t, frame_idx), size=size, eyes=eyes,
                     pose=np.stack([np.array(cols[-4], float), np.array(cols[-3], float)], axis=1),
                     mean_gray=np.array(cols[-2], dtype=float), fps=fps,
-                    alerts=sum(e.kind == "alert_on" for e in events), judged=np.array(judged, dtype=bool))
+                    alerts=sum(e.kind == "alert_on" for e in events), judged=np.array(judged, dtype=bool),
+                    driver_events=sum(e.kind in ("head_drop", "slump", "looking_down") for e in events))
 
 
 def threshold_blinks(clip: ClipPass, method: str, threshold: float) -> tuple[tuple[int, int], ...]:

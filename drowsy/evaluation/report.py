@@ -23,7 +23,8 @@ from .metrics import intervals
 
 # One colour per state: closed is the one that matters, so it is the strongest.
 STATES = (("closed", "#d62728"), ("open", "#2ca02c"), ("not assessable", "#bdbdbd"), ("no face", "#525252"))
-ALERTS = (("microsleep", "#ff9896"), ("perclos", "#c5b0d5"), (None, "#ffbb78"))  # None: any other reason
+ALERTS = (("microsleep", "#ff9896"), ("perclos", "#c5b0d5"), ("sleep", "#e377c2"), ("unresponsive", "#8c564b"),
+          ("distraction", "#17becf"), (None, "#ffbb78"))  # None: any other reason
 EYES = (("right eye", "#1f77b4"), ("left eye", "#ff7f0e"))
 
 
@@ -206,8 +207,10 @@ def summary(s: Session, ends: np.ndarray, events: list[dict] | None) -> str:
     total = float(dur.sum())
     no_face = float(dur[s.state == 3].sum())
     if events is not None:  # alert_on events count each alert once, even when two overlap
-        reasons = [str(e.get("reason")) for e in events if e.get("event") == "alert_on"]
-        alerts = f"{len(reasons)} alert{'s' * (len(reasons) != 1)}"
+        on = [e for e in events if e.get("event") == "alert_on"]
+        reasons = [str(e.get("reason")) for e in on]
+        levels = [lv for lv in ("critical", "warning", "advisory") if any(e.get("level") == lv for e in on)]
+        alerts = f"{len(reasons)} alert{'s' * (len(reasons) != 1)}" + (f", up to {levels[0]}" if levels else "")
     else:  # frames only say whether an alert is on: count the stretches
         periods = intervals(s.alert)
         alerts = f"{len(periods)} alert period{'s' * (len(periods) != 1)}"

@@ -94,6 +94,7 @@ def summarise(passes: list[tuple[ClipPass, Labels]], infos: dict[str, ClipInfo] 
            "excluded_ambiguous": sum(tb["ambiguous"] for tb in tables),
            "unlabelled": sum(tb["unlabelled"] for tb in tables),
            "alerts_ours": sum(c.alerts for c, _ in passes),
+           "driver_events_ours": sum(c.driver_events for c, _ in passes),  # head_drop, slump, looking_down
            # Frames the runtime's gate refused (no face, head pose, too dark): ours cannot see
            # a blink there; the baselines are scored without a gate.
            "not_judged_ours": sum(int((tb["use"] & ~c.judged).sum()) for (c, _), tb in zip(passes, tables)

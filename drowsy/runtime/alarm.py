@@ -35,12 +35,19 @@ def beep(freq_hz: float = 880.0, on_s: float = 0.25, period_s: float = 0.5, volu
     return out
 
 
+# The beep escalates with the alert's level (runtime/alerts.py): slow and low for advisory,
+# fast and high for critical. None: an alert of no known level (the warning tone).
+TONES = {"advisory": (660.0, 0.15, 1.0), "warning": (880.0, 0.25, 0.5), "critical": (1320.0, 0.2, 0.3)}
+
+
 class Alarm:
-    """update(alert) starts the looping beep when an alert begins and stops it when it ends."""
+    """update(alert, level) starts the looping beep when an alert begins, changes its tone when
+    the level changes and stops it when the alert ends."""
 
     def __init__(self, enabled: bool, warn: Callable[[str], None]):
         self.available = False
         self.on = False
+        self.level = "warning"
         self._warn = warn
         self._sd = None
         if not enabled:
@@ -53,23 +60,24 @@ class Alarm:
             self._fail(f"no audio output ({first_line(e)}); alerts are silent (--no-alarm hides this)")
             return
         self._sd = sd
-        self._tone = beep()
+        self._tones = {lv: beep(f, on, period) for lv, (f, on, period) in TONES.items()}
         self.available = True
 
     def _fail(self, msg: str) -> None:
         self.available = False
         self._warn(msg)
 
-    def update(self, alert: bool) -> None:
+    def update(self, alert: bool, level: str | None = None) -> None:
         alert = bool(alert)
-        if alert == self.on:
+        level = level if level in TONES else "warning"
+        if alert == self.on and (not alert or level == self.level):
             return
-        self.on = alert
+        self.on, self.level = alert, level
         if not self.available:
             return
         try:
             if alert:
-                self._sd.play(self._tone, SAMPLE_RATE, loop=True)
+                self._sd.play(self._tones[level], SAMPLE_RATE, loop=True)
             else:
                 self._sd.stop()
         except Exception as e:  # a device unplugged mid-run must not end the monitoring

@@ -100,9 +100,9 @@ class Pipeline:
             classifier = EyeClassifier(m.model or default_eye_model(), device=m.device, threads=m.threads)
         monitor = monitor_for(cfg.temporal, classifier)  # before the landmarker: nothing to close
         if landmarker is None:
-            # Blendshapes only when the model's eye fusion uses them: they cost a fraction of a
-            # millisecond per frame.
-            landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=classifier.needs_blendshapes,
+            # Blendshapes always: the driver's gaze (gaze.py: eyeLookDown) needs them, and the eye
+            # fusion of some models; they cost a fraction of a millisecond per frame.
+            landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=True,
                                     num_faces=getattr(m, "faces", 1),
                                     quiet=not getattr(cfg.output, "mediapipe_logs", False))
         return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
@@ -122,13 +122,15 @@ class Pipeline:
 def monitor_for(temporal, classifier):
     """The temporal stage for these settings and eye model: the settings' threshold and hysteresis
     when given (a flag, a config, a driver profile), else the model's own (its metadata)."""
-    from .temporal import DrowsinessMonitor
+    from .driver import DriverMonitor
 
-    return DrowsinessMonitor(temporal, classifier.threshold, classifier.hysteresis)
+    return DriverMonitor(temporal, classifier.threshold, classifier.hysteresis)
 
 
 def judge(monitor, t: float, face: Face | None, crops, scores) -> Drowsiness:
     """The gate (monitor.cfg's pose and light limits), then the temporal stage, for one frame.
     Also used to replay recorded scores under other settings (evaluation/calibration.py)."""
+    if hasattr(monitor, "judge"):  # the driver monitor (driver.py): eyes, gaze and head
+        return monitor.judge(t, face, crops, scores)
     reason = assessability(face, crops, monitor.cfg)  # None: a face, hence crops and scores
     return monitor.update(t, scores.fused if reason is None else None, reason)

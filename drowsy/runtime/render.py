@@ -34,7 +34,10 @@ def _text(img, s: str, org, scale: float, color, thick: int = 1) -> None:
 def state_label(result: FrameResult) -> str:
     st = result.state
     if st.alert:
-        return f"ALERT: {st.reason or 'drowsy'}"
+        return f"ALERT{' (' + st.level + ')' if st.level else ''}: {st.reason or 'drowsy'}"
+    att = st.attention
+    if att is not None and att.on_road is False:  # no alert yet: a glance, or not long enough
+        return f"off the road: {att.why}"
     if st.closed is None:
         return f"not assessable{': ' + st.reason if st.reason else ''}"
     return f"closed {st.closed_for_s:.1f} s" if st.closed else "open"

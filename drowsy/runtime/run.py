@@ -118,7 +118,7 @@ def _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label
     for step in loop:
         _log_events(step.events, emit)
         if step.gap is not None:
-            alarm.update(step.gap.alert)
+            alarm.update(step.gap.alert, step.gap.level)
         result = step.result
         if result is None:
             if not window.poll():
@@ -129,7 +129,7 @@ def _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label
             sink.on_frame(result)
         for ev in result.state.events:
             emit(ev)
-        alarm.update(result.state.alert)
+        alarm.update(result.state.alert, result.state.level)
         count.add(result.frame.t)
         if window.active and not window.show(draw(result.frame.image, result, count.fps, pipeline.threshold,
                                                   getattr(cfg.temporal, "perclos_alert", None), label)):

@@ -158,7 +158,7 @@ def status_json(result: "FrameResult | None") -> dict:
     """`GET /status`: the latest frame result (the --out record without per-stage timings)."""
     if result is None:
         return {"t": None, "face": False, "p_closed": None, "closed": None, "perclos": None,
-                "closed_for": 0.0, "alert": False, "reason": "no frame yet"}
+                "closed_for": 0.0, "alert": False, "reason": "no frame yet", "level": None}
     from .sinks import _finite
 
     record = result.to_json()

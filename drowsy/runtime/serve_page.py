@@ -51,7 +51,8 @@ $("video").src = "video.mjpg" + q;
 function show(s) {
   lastStatus = Date.now();
   let state, cls;
-  if (s.alert) { state = "ALERT: " + (s.reason || "drowsy"); cls = "alert"; }
+  if (s.alert) { state = "ALERT" + (s.level ? " (" + s.level + ")" : "") + ": " + (s.reason || "drowsy"); cls = "alert"; }
+  else if (s.on_road === false) { state = "off the road: " + s.off_road; cls = "na"; }
   else if (s.closed === null) { state = "not assessable" + (s.reason ? ": " + s.reason : ""); cls = "na"; }
   else if (s.closed) { state = "closed " + fmt(s.closed_for, 1) + " s"; cls = "closed"; }
   else { state = "open"; cls = ""; }
@@ -65,7 +66,7 @@ function show(s) {
   $("level").textContent = (ALERT_AT === null || s.perclos === null) ? "" :
     (s.perclos >= ALERT_AT ? "(at or above the alert level " : "(alert level ") + fmt(100 * ALERT_AT, 0) + " %)";
   $("closed-for").textContent = fmt(s.closed_for, 1) + " s";
-  $("alert").textContent = s.alert ? "ON" : "off";
+  $("alert").textContent = s.alert ? "ON" + (s.level ? " " + s.level : "") : "off";
   $("reason").textContent = s.reason ? "(" + s.reason + ")" : "";
   $("t").textContent = s.t === null ? "-" : fmt(s.t, 1) + " s";
 }

@@ -141,3 +141,25 @@ def test_report_draws_the_run_s_own_alert_level(run_file, tmp_path, monkeypatch)
     assert main(["report", str(run_file), "--config", str(cfg), "--perclos-alert", "0.2"]) == 0
     assert main(["report", str(run_file)]) == 0
     assert drawn == [0.3, 0.2, 0.15]
+
+
+def test_report_of_a_driver_state_run_says_the_highest_level(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "runtime"))
+    from driver_scenes import closure_then_slump, run as drive
+
+    evs, states = drive(closure_then_slump, fps=10.0)  # closure, slump: microsleep, sleep, unresponsive
+    results = [FrameResult(Frame(np.zeros((4, 4, 3), np.uint8), i, t), None, None, None, st, {"total": 1.0})
+               for i, (t, st) in enumerate(states)]
+    events = [Event(t, k, d) for t, k, d in evs]
+    run, evfile, out = tmp_path / "run.jsonl", tmp_path / "events.jsonl", tmp_path / "r.png"
+    run.write_text("".join(json.dumps(r.to_json()) + "\n" for r in results))
+    evfile.write_text("".join(json.dumps(e.to_json()) + "\n" for e in events))
+    assert main(["report", str(run), "-o", str(out), "--events", str(evfile)]) == 0
+    _is_png(out)
+    s = load_session(run)
+    line = summary(s, _frame_ends(s.t), [json.loads(x) for x in evfile.read_text().splitlines()])
+    assert "3 alerts, up to critical (1 microsleep, 1 sleep, 1 unresponsive)" in line, line
+    assert "1 microsleeps" in line  # the closure that continued unseen ends as one microsleep

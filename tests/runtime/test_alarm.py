@@ -93,3 +93,13 @@ def test_an_audio_error_mid_run_is_one_warning(monkeypatch):
     a.update(False)
     a.update(True)
     assert len(warnings) == 1 and "device unplugged" in warnings[0] and not a.available
+
+
+def test_the_beep_escalates_with_the_level(monkeypatch):
+    sd = FakeSoundDevice()
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    a = Alarm(enabled=True, warn=pytest.fail)
+    for alert, level in ((True, "warning"), (True, "warning"), (True, "critical"), (False, None)):
+        a.update(alert, level)
+    # The critical beep loops faster: a shorter period than the warning's.
+    assert [c[0] for c in sd.calls] == ["play", "play", "stop"] and sd.calls[1][1] < sd.calls[0][1]

@@ -192,3 +192,26 @@ def test_mqtts_with_a_ca_file(tmp_path):
             MqttSink(f"mqtts://127.0.0.1:{b.port}/secure/box", "box", ca_file=str(tmp_path / "missing.pem"))
     finally:
         b.stop()
+
+
+@needs_broker
+def test_every_driver_state_event_and_level_reaches_the_broker(broker):
+    from driver_scenes import NEW_EVENTS, NEW_REASONS, every_new_event
+
+    results, events = every_new_event()
+    sub = Subscriber(broker.port, "fleet/#")
+    sink = open_sink(broker.port)
+    critical = next(r for r in results if r.state.level == "critical")
+    sink.on_frame(critical)
+    for e in events:
+        sink.on_event(e)
+    wait_for(lambda: len(sub.on("fleet/box-1/events")) == len(events) and sub.on("fleet/box-1/status"),
+             what="messages")
+    got = sub.on("fleet/box-1/events")
+    assert set(NEW_EVENTS) <= {e["event"] for e in got}
+    assert {e["reason"] for e in got if e["event"] == "alert_on"} >= set(NEW_REASONS)
+    assert all(e["level"] in ("warning", "critical") for e in got if e["event"] == "alert_on")
+    status = sub.on("fleet/box-1/status")[0]
+    assert (status["alert"], status["level"], status["reason"]) == (True, "critical", critical.state.reason)
+    sink.close()
+    sub.close()

@@ -111,7 +111,7 @@ def test_events_stream_status_and_each_event_once(sink):
     assert stream.getheader("Content-Type").startswith("text/event-stream")
     assert sse_messages(stream, 2) == [("event", {"t": 0.5, "event": "face_lost"}), ("status", json.loads(
         json.dumps({"t": None, "face": False, "p_closed": None, "closed": None, "perclos": None, "closed_for": 0.0,
-                    "alert": False, "reason": "no frame yet"})))]
+                    "alert": False, "reason": "no frame yet", "level": None})))]
     sink.on_frame(result(7, closed=True))
     sink.on_event(Event(1.0, "alert_on", {"reason": "microsleep"}))
     got = sse_messages(stream, 2)
@@ -238,3 +238,24 @@ def test_without_the_extra_serve_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     with pytest.raises(DrowsyError, match=r"^--serve needs the serve extra: pip install 'drowsy-eyes\[serve\]'$"):
         ServeSink("127.0.0.1", 0)
+
+
+def test_the_web_view_carries_every_driver_state_event_and_the_level(sink):
+    from driver_scenes import NEW_EVENTS, NEW_REASONS, every_new_event
+
+    results, events = every_new_event()
+    stream = open_stream(sink, "/events")
+    sse_messages(stream, 1)  # the status before any frame
+    critical = next(r for r in results if r.state.level == "critical")
+    sink.on_frame(critical)
+    for e in events:
+        sink.on_event(e)
+    got = sse_messages(stream, len(events) + 1)
+    kinds = [d["event"] for k, d in got if k == "event"]
+    assert set(NEW_EVENTS) <= set(kinds) and len(kinds) == len(events)
+    assert {d["reason"] for k, d in got if k == "event" and d["event"] == "alert_on"} >= set(NEW_REASONS)
+    status = json.loads(get(sink, "/status")[2])
+    assert (status["alert"], status["level"], status["reason"]) == (True, "critical", critical.state.reason)
+    page = get(sink, "/")[2].decode()
+    assert "s.level" in page and "s.off_road" in page  # the page shows the level and why off the road
+    stream.close()

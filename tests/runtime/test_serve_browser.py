@@ -85,3 +85,41 @@ def test_the_page_follows_the_run_live(browser, closures_clip, landmarker):
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
     assert proc.returncode == 0
+
+
+def test_the_page_shows_the_level_and_why_off_the_road(browser):
+    import threading
+    from dataclasses import replace
+
+    import numpy as np
+
+    from driver_scenes import every_new_event
+    from drowsy.runtime.serve import ServeSink
+
+    results, _ = every_new_event()
+    picture = lambda r: replace(r, frame=replace(r.frame, image=np.full((120, 160, 3), 90, np.uint8)))  # noqa: E731
+    critical = picture(next(r for r in results if r.state.level == "critical"))
+    away = picture(next(r for r in results if not r.state.alert and r.state.attention is not None
+                        and r.state.attention.why == "no_face"))
+    sink = ServeSink("127.0.0.1", 0, perclos_alert=0.15, warn=print, say=print)
+    now, stop = [critical], threading.Event()
+
+    def feed():  # frames keep coming, as in a run: the page's video (and so its load) needs them
+        while not stop.wait(0.1):
+            sink.on_frame(now[0])
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        browser.get(f"http://127.0.0.1:{sink.port}/")
+        for r, want in ((critical, f"ALERT (critical): {critical.state.reason}"), (away, "off the road: no_face")):
+            now[0] = r
+            deadline, text = time.monotonic() + 20, None
+            while time.monotonic() < deadline and text != want:
+                time.sleep(0.1)
+                text = browser.find_element("id", "state").text
+            assert text == want
+    finally:
+        stop.set()
+        feeder.join()
+        sink.close()

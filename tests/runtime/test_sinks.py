@@ -62,3 +62,30 @@ def test_dash_is_standard_output(capsys):
     s.write({"a": 1})
     s.close()
     assert json.loads(capsys.readouterr().out) == {"a": 1}
+
+
+def test_every_driver_state_event_and_level_reaches_the_events_log(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from driver_scenes import NEW_EVENTS, NEW_REASONS, every_new_event
+
+    results, events = every_new_event()
+    p, frames = tmp_path / "events.jsonl", tmp_path / "frames.jsonl"
+    log, out = EventLog(p), JsonlSink(frames)
+    for e in events:
+        log.add(e)
+    for r in results:
+        out.write(r.to_json())
+    log.close()
+    out.close()
+    got = [json.loads(line) for line in p.read_text().splitlines()]
+    assert set(NEW_EVENTS) <= {e["event"] for e in got}
+    on = {(e["reason"], e["level"]) for e in got if e["event"] == "alert_on"}
+    assert {("sleep", "critical"), ("unresponsive", "critical"), ("distraction", "warning")} <= on
+    assert all("level" in e for e in got if e["event"] in ("alert_on", "alert_off"))
+    assert {e["reason"] for e in got if e["event"] == "alert_on"} >= set(NEW_REASONS)
+    recs = [json.loads(line) for line in frames.read_text().splitlines()]
+    assert {r["level"] for r in recs} >= {None, "warning", "critical"}
+    assert {r["off_road"] for r in recs} >= {None, "no_face", "looking_down"}
