@@ -60,10 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _error(command: str, e) -> None:
     """The one error line: first line only, every secret masked."""
     from .errors import first_line
-    from .secrets import mask
+    from .secrets import escape, mask
 
     text = first_line(e) if isinstance(e, BaseException) else str(e)
-    print(f"drowsy {command}: error: {mask(text)}", file=sys.stderr)
+    print(f"drowsy {command}: error: {escape(mask(text))}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -214,7 +214,9 @@ def default_of(name: str):
 def range_problem(value, limits: tuple) -> str | None:
     """Why `value` is outside `limits`, e.g. "must be > 0", or None when it is fine."""
     lo, hi, lo_open, hi_open = limits
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "must be a finite number"
+    if isinstance(value, float) and not math.isfinite(value):  # an int of any size compares exactly
         return "must be a finite number"
     if value < lo or (lo_open and value == lo):
         return f"must be {'>' if lo_open else '>='} {lo:g}"
@@ -253,14 +255,33 @@ def check(section) -> list[tuple[str, str]]:
             out.append(("perclos_clear", f"must be <= perclos_alert ({section.perclos_alert:g})"))
         elif section.min_assessable_s > section.window_s:
             out.append(("min_assessable_s", f"must be <= window_s ({section.window_s:g}), or PERCLOS never fills"))
+        elif None not in (section.hysteresis, section.closed_threshold) and section.hysteresis >= section.closed_threshold:
+            # Eyes reopen below threshold - hysteresis: at or below 0 one blink never ends.
+            out.append(("hysteresis", f"must be < closed_threshold ({section.closed_threshold:g})"))
     if not out and isinstance(section, (ServeConfig, MqttConfig)):
         out += _address_problems(section)
+    if not out and isinstance(section, MqttConfig):
+        out += _mqtt_problems(section)
     return out
+
+
+# A device id goes into every MQTT payload and, shortened, into the client id; this bound keeps
+# it a name (the protocol's strings stop at 65,535 bytes; a payload at 256 MB).
+MAX_DEVICE_ID = 128
+
+
+def _mqtt_problems(section) -> list[tuple[str, str]]:
+    if section.ca_file is not None and section.broker is not None and not section.broker.strip().startswith("mqtts://"):
+        return [("ca_file", "is for an mqtts:// broker; this --mqtt URL is plain mqtt:// (no TLS)")]
+    d = section.device_id
+    if d is not None and (len(d) > MAX_DEVICE_ID or not d.isprintable()):
+        return [("device_id", f"must be at most {MAX_DEVICE_ID} printable characters")]
+    return []
 
 
 def _address_problems(section) -> list[tuple[str, str]]:
     """The web view's HOST:PORT and the broker's URL, parsed as their sinks will parse them."""
-    from .runtime.mqtt import parse_mqtt_url
+    from .runtime.mqtt_url import parse_mqtt_url
     from .runtime.serve import parse_hostport
 
     name, parse = ("address", parse_hostport) if isinstance(section, ServeConfig) else ("broker", parse_mqtt_url)

@@ -79,14 +79,25 @@ def add_section_arguments(p: argparse.ArgumentParser, sections: tuple[str, ...])
 def read_toml(path, what: str = "config file") -> dict:
     """A TOML file as a dict, every failure one line naming `what` (a config file, a profile).
 
-    Bounded: a huge file (or /dev/zero) is refused after MAX_CONFIG_BYTES, deep nesting is one
-    line, and a UTF-8 BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
+    Bounded: only a regular file is read (a FIFO or /dev/zero is refused without waiting), at
+    most MAX_CONFIG_BYTES, deep nesting is one line, and a UTF-8 BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
     """
     import tomllib
 
+    import os
+    import stat
+
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO opens at once instead of blocking (deaf to SIGTERM) until a writer
+        # comes; it is then refused, like a device, by what fstat says about the opened file.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise DrowsyError(f"{what} {path} is not a regular file (a FIFO, device or socket)")
             raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise DrowsyError(f"{what} not found: {path}") from None
@@ -98,7 +109,7 @@ def read_toml(path, what: str = "config file") -> dict:
         raise DrowsyError(f"{what} {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a settings file")
     try:
         return tomllib.loads(raw.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except ValueError as e:  # TOMLDecodeError, UnicodeDecodeError, an integer of > 4300 digits
         raise DrowsyError(f"{what} {path} is not valid TOML: {first_line(e)}") from None
     except RecursionError:  # thousands of nested arrays or inline tables
         raise DrowsyError(f"{what} {path} is nested too deeply to be a settings file") from None
@@ -126,17 +137,19 @@ def load_toml(path) -> dict:
         for k, v in values.items():
             why = _type_problem(k, v)
             if why:
-                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {_brief(_shown(k, v))}")
+                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {brief(_shown(k, v))}")
         out[sec] = dict(values)
     return out
 
 
-def _brief(v) -> str:
+def brief(v) -> str:
     """A value for an error line: short, one line, never the repr of a 100k-deep table."""
     if isinstance(v, dict):
         return "a table"
     if isinstance(v, list):
         return "an array"
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v).bit_length() > 200:
+        return f"an integer of about {int(abs(v).bit_length() * 0.30103) + 1} digits"  # repr may refuse (> 4300 digits)
     text = repr(v)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -176,6 +189,9 @@ def resolve(args: argparse.Namespace) -> RunConfig:
     if "min_assessable_s" not in t and "window_s" in t:  # a short window keeps the default usable
         t["min_assessable_s"] = min(TemporalConfig.min_assessable_s, t["window_s"] / 2)
     for sec, d in values.items():  # TOML `window_s = 60` is an int: keep float fields floats
+        for k, v in d.items():
+            if _argtype(k) is float and isinstance(v, int) and abs(v).bit_length() > 1000:
+                raise UsageError(f"{origin.get(k, k)} must be a finite number, got {brief(v)}")  # float() overflows
         values[sec] = {k: float(v) if _argtype(k) is float else v for k, v in d.items()}
     cfg = RunConfig(**{sec: cls(**values[sec]) for sec, cls in SECTIONS.items()})
     _validate(cfg, lambda name: origin.get(name, f"{name} (default)"))
@@ -195,7 +211,7 @@ def _validate(cfg: RunConfig, label) -> None:
     remember(cfg.source.url)  # from here on its password is hidden in every line we print
     for name, why in check_all(cfg):
         value = _shown(name, getattr(getattr(cfg, SECTION_OF[name]), name))
-        raise UsageError(mask(f"{label(name)} {why}, got {value!r}"))
+        raise UsageError(mask(f"{label(name)} {why}, got {brief(value)}"))
 
 
 def _shown(name: str, value):
