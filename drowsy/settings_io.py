@@ -149,7 +149,7 @@ def brief(v) -> str:
     if isinstance(v, list):
         return "an array"
     if isinstance(v, int) and not isinstance(v, bool) and abs(v).bit_length() > 200:
-        return f"an integer of about {int(abs(v).bit_length() * 0.30103) + 1} digits"  # repr may refuse (> 4300 digits)
+        return f"an integer of about {round(abs(v).bit_length() * 0.30103)} digits"  # repr may refuse (> 4300 digits)
     text = repr(v)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -185,13 +185,14 @@ def resolve(args: argparse.Namespace) -> RunConfig:
     for name, v in given.items():
         values[SECTION_OF[name]][name] = v
         origin[name] = flag_of(name)
+    for sec, d in values.items():  # an integer of any size is valid TOML; float() overflows on it
+        for k, v in d.items():
+            if _argtype(k) is float and isinstance(v, int) and abs(v).bit_length() > 1000:
+                raise UsageError(f"{origin.get(k, k)} must be a finite number, got {brief(v)}")
     t = values["temporal"]
     if "min_assessable_s" not in t and "window_s" in t:  # a short window keeps the default usable
         t["min_assessable_s"] = min(TemporalConfig.min_assessable_s, t["window_s"] / 2)
     for sec, d in values.items():  # TOML `window_s = 60` is an int: keep float fields floats
-        for k, v in d.items():
-            if _argtype(k) is float and isinstance(v, int) and abs(v).bit_length() > 1000:
-                raise UsageError(f"{origin.get(k, k)} must be a finite number, got {brief(v)}")  # float() overflows
         values[sec] = {k: float(v) if _argtype(k) is float else v for k, v in d.items()}
     cfg = RunConfig(**{sec: cls(**values[sec]) for sec, cls in SECTIONS.items()})
     _validate(cfg, lambda name: origin.get(name, f"{name} (default)"))
