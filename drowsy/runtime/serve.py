@@ -129,8 +129,18 @@ def _guarded_h11():
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
+    from .serve_app import SECURITY_HEADERS
+
     class GuardedH11(H11Protocol):
         _head_timer = None
+
+        def send_400_response(self, msg: str) -> None:
+            """uvicorn's answer to a malformed request, with the headers every answer carries."""
+            head = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"), *SECURITY_HEADERS]
+            for event in (h11.Response(status_code=400, headers=head, reason=b"Bad Request"),
+                          h11.Data(data=msg.encode("ascii")), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+            self.transport.close()
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -219,7 +229,7 @@ class ServeSink:
         # No access log: a request line would carry ?token=. lifespan off: the app has none.
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", http=_guarded_h11(),
                                 ws="none", timeout_graceful_shutdown=2, timeout_keep_alive=KEEPALIVE_S,
-                                h11_max_incomplete_event_size=MAX_HEAD_BYTES, backlog=MAX_CONNECTIONS)
+                                h11_max_incomplete_event_size=MAX_HEAD_BYTES, server_header=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="drowsy-serve", daemon=True)
         self._thread.start()
