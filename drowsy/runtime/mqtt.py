@@ -25,7 +25,7 @@ from typing import Callable
 
 from ..errors import DrowsyError
 from ..types import Event, FrameResult
-from .mqtt_url import MqttTarget, client_id, connect_problem, parse_mqtt_url  # noqa: F401 (re-exported)
+from .mqtt_url import MAX_STRING, MqttTarget, client_id, connect_problem, parse_mqtt_url  # noqa: F401 (re-exported)
 from .sinks import _finite  # NaN -> null, secrets masked: as the --out/--events logs
 
 EXTRA_HINT = "pip install 'drowsy-eyes[mqtt]'"
@@ -75,6 +75,8 @@ class MqttSink:
                 client.tls_set(ca_certs=ca_file)
             except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
                 raise DrowsyError(f"cannot use --mqtt-ca {ca_file}: {getattr(e, 'strerror', None) or e}") from None
+        if len(self._offline().encode()) > MAX_STRING:  # the will travels in CONNECT with a 2-byte length
+            raise DrowsyError(f"the device id ({len(device_id)} characters) is too long for MQTT's last will")
         client.will_set(self._topic("status"), self._offline(), qos=1, retain=True)
         client.reconnect_delay_set(*BACKOFF_S)
         client.on_connect, client.on_disconnect = self._on_connect, self._on_disconnect
