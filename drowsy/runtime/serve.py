@@ -10,11 +10,10 @@ someone watches; a slow client simply gets fewer frames.
 Security (docs/security.md): loopback by default. Bound to any other address the server requires
 a token on every request (header or ?token=); without --serve-token one is generated and printed
 once. The token is never logged (no access log; server messages are reduced to their first line,
-each kind at most once per LOG_EVERY_S). On a loopback bind only loopback Host names are answered
-(DNS rebinding); a page of another origin is refused; every answer carries SECURITY_HEADERS
-(serve_app.Guard). A connection must send its request head within HEADER_TIMEOUT_S and at most
-MAX_CONNECTIONS are open at once (more are closed at once), so half-open connections cannot pile
-up; keep-alive connections idle for KEEPALIVE_S are closed by uvicorn.
+rate-limited). On a loopback bind only loopback Host names are answered (DNS rebinding); a page
+of another origin is refused; every answer carries SECURITY_HEADERS (serve_app.Guard). Hostile
+connections (half-open, a flood) are bounded by serve_guard.py: a header timeout, a cap on open
+connections (beyond it clients wait in the kernel's backlog, costing nothing here).
 """
 
 from __future__ import annotations
@@ -34,12 +33,6 @@ from ..types import Event, FrameResult
 
 EXTRA_HINT = "pip install 'drowsy-eyes[serve]'"
 N_EVENTS = 50  # events kept for a page that connects mid-run
-# Limits against hostile clients (docs/security.md; scripts/serve_load.py measures them):
-HEADER_TIMEOUT_S = 5.0  # a request head must be complete this long after the connection (or its first byte)
-KEEPALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
-MAX_CONNECTIONS = 200  # open at once (viewers, streams, half-open); more are closed on arrival
-MAX_HEAD_BYTES = 16 * 1024  # a request head larger than this is a 400 (h11's incomplete-event limit)
-LOG_EVERY_S = 10.0  # one warning line per kind of bad request in this time, with a count of the rest
 
 
 def parse_hostport(text: str) -> tuple[str, int]:
@@ -98,80 +91,6 @@ class Hub:
             return [(s, r) for s, r in self.events if s > seq]
 
 
-class _FirstLineHandler(logging.Handler):
-    """uvicorn's own messages as one warning line each: no tracebacks, no request lines, and each
-    message at most once per LOG_EVERY_S (a flood of bad requests must not flood stderr)."""
-
-    def __init__(self, warn: Callable[[str], None]):
-        super().__init__(logging.WARNING)
-        self._warn = warn
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            msg = (record.getMessage().strip().splitlines() or ["?"])[0]
-        except Exception:
-            msg = record.msg if isinstance(record.msg, str) else "?"
-        now = time.monotonic()
-        if now - self._last.get(msg, -LOG_EVERY_S) < LOG_EVERY_S:
-            self._held[msg] = self._held.get(msg, 0) + 1
-            return
-        held = self._held.pop(msg, 0)
-        self._last[msg] = now
-        self._warn(f"web view: {msg}" + (f" ({held} more like it in the last {LOG_EVERY_S:g} s)" if held else ""))
-
-
-def _guarded_h11():
-    """uvicorn's h11 protocol with a header-read timeout and a cap on open connections, which
-    uvicorn lacks: its keep-alive timer runs only between requests, so a client that sends
-    `GET / HTTP/1.1` and nothing more holds its connection (and a file descriptor) forever."""
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    from .serve_app import SECURITY_HEADERS
-
-    class GuardedH11(H11Protocol):
-        _head_timer = None
-
-        def send_400_response(self, msg: str) -> None:
-            """uvicorn's answer to a malformed request, with the headers every answer carries."""
-            head = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close"), *SECURITY_HEADERS]
-            for event in (h11.Response(status_code=400, headers=head, reason=b"Bad Request"),
-                          h11.Data(data=msg.encode("ascii")), h11.EndOfMessage()):
-                self.transport.write(self.conn.send(event))
-            self.transport.close()
-
-        def connection_made(self, transport) -> None:
-            super().connection_made(transport)
-            if len(self.connections) > MAX_CONNECTIONS:
-                transport.abort()  # no answer: writing one would cost what the cap saves
-                return
-            self._arm()
-
-        def _arm(self) -> None:
-            self._head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self._head_late, self.scope)
-
-        def _head_late(self, scope_then) -> None:
-            self._head_timer = None
-            # No new request head since the timer was set, and none half way: drop the connection.
-            if self.scope is scope_then and self.conn.their_state is h11.IDLE:
-                self.transport.close()
-
-        def data_received(self, data: bytes) -> None:
-            if self._head_timer is None and self.conn.their_state is h11.IDLE:
-                self._arm()  # the first byte of a later request on a kept-alive connection
-            super().data_received(data)
-
-        def connection_lost(self, exc) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-            super().connection_lost(exc)
-
-    return GuardedH11
-
-
 def allowed_hosts(host: str) -> frozenset[str] | None:
     """The Host names a loopback bind answers to (serve_app.Guard); None beyond loopback, where the
     token guards instead and the box may be reached by any name."""
@@ -182,6 +101,8 @@ def allowed_hosts(host: str) -> frozenset[str] | None:
 
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, opened here so 'address in use' is one line before any frame."""
+    from .serve_guard import MAX_CONNECTIONS
+
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -191,7 +112,7 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(MAX_CONNECTIONS)
+        sock.listen(MAX_CONNECTIONS)  # beyond the cap, clients wait here (serve_guard.Acceptor)
     except OSError as e:
         sock.close()
         raise DrowsyError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
@@ -211,6 +132,7 @@ class ServeSink:
         except ImportError:
             raise DrowsyError(f"--serve needs the serve extra: {EXTRA_HINT}") from None
         from .serve_app import build_app
+        from .serve_guard import KEEPALIVE_S, MAX_HEAD_BYTES, Acceptor, FirstLineHandler, guarded_h11
 
         warn = warn or (lambda m: print(f"drowsy: warning: {m}", file=sys.stderr, flush=True))
         say = say or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -224,12 +146,16 @@ class ServeSink:
         app = build_app(self.hub, self.token, threshold=threshold, perclos_alert=perclos_alert, fps=fps,
                         hosts=allowed_hosts(host))
         log = logging.getLogger("uvicorn")
-        log.handlers[:] = [_FirstLineHandler(warn)]
+        log.handlers[:] = [FirstLineHandler(warn)]
         log.propagate = False
         # No access log: a request line would carry ?token=. lifespan off: the app has none.
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", http=_guarded_h11(),
-                                ws="none", timeout_graceful_shutdown=2, timeout_keep_alive=KEEPALIVE_S,
-                                h11_max_incomplete_event_size=MAX_HEAD_BYTES, server_header=False)
+        # Our Acceptor, not uvicorn, takes connections off the socket (sockets=[] in _serve): host
+        # and port are given only for uvicorn's own bookkeeping.
+        self._acceptor = Acceptor(self._sock)
+        config = uvicorn.Config(app, host=host, port=self.port, log_config=None, access_log=False, lifespan="off",
+                                http=guarded_h11(self._acceptor), ws="none", timeout_graceful_shutdown=2,
+                                timeout_keep_alive=KEEPALIVE_S, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+                                server_header=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="drowsy-serve", daemon=True)
         self._thread.start()
@@ -248,7 +174,7 @@ class ServeSink:
     def _serve(self) -> None:
         import asyncio
 
-        asyncio.run(self._server.serve(sockets=[self._sock]))
+        asyncio.run(self._acceptor.serve(self._server))
 
     def on_frame(self, result: FrameResult) -> None:
         self.hub.put_result(result)
