@@ -36,6 +36,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CLIP = REPO.parent / "shared" / "videos" / "grid" / "brbk7n.mpg"
+WARMUP_S = 2.0  # input seconds at the start also reported apart: the models' first frames are slow
 
 
 def looped_clip(src: Path, repeat: int, folder: Path) -> Path:
@@ -104,33 +105,39 @@ class Load:
         self.sse_alive[i] = False
 
     def _connect(self, sel) -> None:
+        """A non-blocking connect: beyond the server's cap and backlog it waits in SYN_SENT."""
         s = socket.socket()
-        s.settimeout(2)
-        try:
-            s.connect(("127.0.0.1", self.port))
-            s.sendall(b"GET / HTTP/1.1\r\n")
-        except OSError:
-            self.refused += 1
-            s.close()
-            return
         s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        self.opened += 1
+        s.connect_ex(("127.0.0.1", self.port))
+        sel.register(s, selectors.EVENT_WRITE)
 
     def _half_open(self) -> None:
         time.sleep(1.0)  # the SSE clients connect first, as viewers already watching
         sel = selectors.DefaultSelector()
         while not self.stop.is_set():
-            while len(sel.get_map()) < self.n_half and not self.stop.is_set():
+            while len(sel.get_map()) < self.n_half:
                 self._connect(sel)
-            for key, _ in sel.select(timeout=0.5):
+            for key, events in sel.select(timeout=0.5):
+                s = key.fileobj
+                if events & selectors.EVENT_WRITE:  # connected (or failed): send the start of a head
+                    sel.unregister(s)
+                    try:
+                        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                            raise OSError
+                        s.send(b"GET / HTTP/1.1\r\n")
+                        sel.register(s, selectors.EVENT_READ)
+                        self.opened += 1
+                    except OSError:
+                        self.refused += 1
+                        s.close()
+                    continue
                 try:
-                    gone = key.fileobj.recv(4096) == b""
+                    gone = s.recv(4096) == b""
                 except OSError:
                     gone = True
                 if gone:
-                    sel.unregister(key.fileobj)
-                    key.fileobj.close()
+                    sel.unregister(s)
+                    s.close()
                     self.dropped += 1
         for key in list(sel.get_map().values()):
             key.fileobj.close()
@@ -154,20 +161,30 @@ def one_run(clip: Path, folder: Path, model: str | None, n_sse: int, n_half: int
     load = Load(port, n_sse, n_half)
     load.start()
     peak_fds = peak_threads = 0
+    alive, started = [], time.monotonic()  # (time, SSE clients streaming)
     while proc.poll() is None:
         fds, threads = proc_counts(proc.pid)
         peak_fds, peak_threads = max(peak_fds, fds), max(peak_threads, threads)
+        alive.append((time.monotonic(), sum(load.sse_alive)))
         time.sleep(0.25)
-    sse_alive_at_end = sum(load.sse_alive)
     load.stop.set()
-    latency = np.array([json.loads(line)["timings_ms"]["latency"] for line in out.read_text().splitlines()])
+    ended = time.monotonic()
+    # Between their connecting and the run's end (when the server closes every stream):
+    sse_alive_min = min((n for t, n in alive if started + 3 < t < ended - 3), default=0)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    latency = np.array([r["timings_ms"]["latency"] for r in records])
+    steady = np.array([r["timings_ms"]["latency"] for r in records if r["t"] >= WARMUP_S])
     stderr_lines = [ln for ln in err_path.read_text().splitlines() if ln.strip()]
+
+    def stats(x):
+        return {"p50": round(float(np.percentile(x, 50)), 1), "p99": round(float(np.percentile(x, 99)), 1),
+                "max": round(float(x.max()), 1)}
+
     return {"sse_clients": n_sse, "half_open": n_half, "exit_code": proc.returncode, "frames": int(latency.size),
-            "latency_ms": {"p50": round(float(np.percentile(latency, 50)), 1),
-                           "p99": round(float(np.percentile(latency, 99)), 1), "max": round(float(latency.max()), 1)},
+            "latency_ms": stats(latency), "latency_ms_after_warmup": stats(steady),
             "peak_fds": peak_fds, "peak_threads": peak_threads, "half_open_opened": load.opened,
             "half_open_closed_by_server": load.dropped, "connects_refused": load.refused,
-            "sse_streaming_at_end": sse_alive_at_end, "sse_bytes_min": min(load.sse_bytes, default=0),
+            "sse_streaming_min": sse_alive_min, "sse_bytes_min": min(load.sse_bytes, default=0),
             "stderr_lines": len(stderr_lines), "stderr_tail": stderr_lines[-3:]}
 
 
@@ -186,14 +203,19 @@ def main() -> int:
         runs = [] if args.no_baseline else [one_run(clip, Path(tmp), args.model, 0, 0)]
         runs.append(one_run(clip, Path(tmp), args.model, args.sse, args.half_open))
     for r in runs:
-        lat = r["latency_ms"]
+        lat, st = r["latency_ms"], r["latency_ms_after_warmup"]
         print(f"sse={r['sse_clients']} half-open={r['half_open']}: {r['frames']} frames, latency p50 {lat['p50']} "
-              f"p99 {lat['p99']} max {lat['max']} ms; peak fds {r['peak_fds']}, threads {r['peak_threads']}; "
-              f"half-open opened {r['half_open_opened']}, closed by the server {r['half_open_closed_by_server']}, "
-              f"refused {r['connects_refused']}; SSE streaming at the end {r['sse_streaming_at_end']}; "
+              f"p99 {lat['p99']} max {lat['max']} ms (after the first {WARMUP_S:g} s: p50 {st['p50']} p99 {st['p99']} "
+              f"max {st['max']}); peak fds {r['peak_fds']}, threads {r['peak_threads']}; half-open opened "
+              f"{r['half_open_opened']}, closed by the server {r['half_open_closed_by_server']}, connects failed "
+              f"{r['connects_refused']}; SSE clients streaming (fewest) {r['sse_streaming_min']}; "
               f"stderr lines {r['stderr_lines']}; exit {r['exit_code']}")
-    doc = {"video": args.video, "repeat": args.repeat, "cpu_count": os.cpu_count(), "runs": runs,
-           "target_p99_ms": 200, "met": runs[-1]["latency_ms"]["p99"] < 200}
+    with open("/proc/loadavg") as f:
+        load_avg = f.read().split()[:3]
+    doc = {"video": args.video, "repeat": args.repeat, "cpu_count": os.cpu_count(), "loadavg_after": load_avg,
+           "runs": runs, "target_p99_ms": 200, "met": runs[-1]["latency_ms"]["p99"] < 200}
+    print(f"load average after: {' '.join(load_avg)}; target p99 < 200 ms over all frames: "
+          f"{'met' if doc['met'] else 'missed'}")
     if args.json:
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     return 0 if doc["met"] else 1

@@ -149,6 +149,13 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
     async def status(request):
         return JSONResponse(status_json(hub.latest()[1]), headers=NO_STORE)
 
+    shared_status = [-1, ""]  # (result seq, its SSE text): built once per frame for every client
+
+    def status_sse(seq: int, result) -> str:
+        if shared_status[0] != seq:
+            shared_status[:] = [seq, _sse("status", status_json(result))]
+        return shared_status[1]
+
     async def events(request):
         last_id = request.headers.get("last-event-id", "").strip()
         # ASCII digits only ("²".isdigit() is True, int() refuses it) and short (int() refuses > 4300 digits)
@@ -165,7 +172,7 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
                 latest, result = hub.latest()
                 if latest != status_seq:
                     status_seq = latest
-                    out.append(_sse("status", status_json(result)))
+                    out.append(status_sse(latest, result))
                 if out:
                     quiet = 0.0
                     yield "".join(out)
