@@ -64,14 +64,15 @@ def looped_clip(src: Path, repeat: int, folder: Path) -> Path:
     return out
 
 
-def proc_counts(pid: int) -> tuple[int, int]:
-    """(open file descriptors, threads) of a process, from /proc."""
+def proc_counts(pid: int) -> tuple[int, int, float]:
+    """(open file descriptors, threads, CPU seconds used) of a process, from /proc."""
     try:
         fds = len(os.listdir(f"/proc/{pid}/fd"))
         threads = int(re.search(r"Threads:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())[1])
-        return fds, threads
-    except (OSError, TypeError):
-        return 0, 0
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return fds, threads, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, TypeError, IndexError, ValueError):
+        return 0, 0, 0.0
 
 
 class Load:
@@ -130,6 +131,7 @@ class Load:
                     except OSError:
                         self.refused += 1
                         s.close()
+                        time.sleep(0.01)  # nobody listens (the run is ending): do not spin
                     continue
                 try:
                     gone = s.recv(4096) == b""
@@ -161,14 +163,17 @@ def one_run(clip: Path, folder: Path, model: str | None, n_sse: int, n_half: int
     load = Load(port, n_sse, n_half)
     load.start()
     peak_fds = peak_threads = 0
+    cpu = 0.0
+    own_cpu0 = time.process_time()
     alive, started = [], time.monotonic()  # (time, SSE clients streaming)
     while proc.poll() is None:
-        fds, threads = proc_counts(proc.pid)
-        peak_fds, peak_threads = max(peak_fds, fds), max(peak_threads, threads)
+        fds, threads, used = proc_counts(proc.pid)
+        peak_fds, peak_threads, cpu = max(peak_fds, fds), max(peak_threads, threads), max(cpu, used)
         alive.append((time.monotonic(), sum(load.sse_alive)))
         time.sleep(0.25)
     load.stop.set()
     ended = time.monotonic()
+    load_cpu = time.process_time() - own_cpu0
     # Between their connecting and the run's end (when the server closes every stream):
     sse_alive_min = min((n for t, n in alive if started + 3 < t < ended - 3), default=0)
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -182,7 +187,8 @@ def one_run(clip: Path, folder: Path, model: str | None, n_sse: int, n_half: int
 
     return {"sse_clients": n_sse, "half_open": n_half, "exit_code": proc.returncode, "frames": int(latency.size),
             "latency_ms": stats(latency), "latency_ms_after_warmup": stats(steady),
-            "peak_fds": peak_fds, "peak_threads": peak_threads, "half_open_opened": load.opened,
+            "peak_fds": peak_fds, "peak_threads": peak_threads, "run_cpu_s": round(cpu, 1),
+            "load_generator_cpu_s": round(load_cpu, 1), "wall_s": round(ended - started, 1), "half_open_opened": load.opened,
             "half_open_closed_by_server": load.dropped, "connects_refused": load.refused,
             "sse_streaming_min": sse_alive_min, "sse_bytes_min": min(load.sse_bytes, default=0),
             "stderr_lines": len(stderr_lines), "stderr_tail": stderr_lines[-3:]}
@@ -206,7 +212,8 @@ def main() -> int:
         lat, st = r["latency_ms"], r["latency_ms_after_warmup"]
         print(f"sse={r['sse_clients']} half-open={r['half_open']}: {r['frames']} frames, latency p50 {lat['p50']} "
               f"p99 {lat['p99']} max {lat['max']} ms (after the first {WARMUP_S:g} s: p50 {st['p50']} p99 {st['p99']} "
-              f"max {st['max']}); peak fds {r['peak_fds']}, threads {r['peak_threads']}; half-open opened "
+              f"max {st['max']}); CPU s: run {r['run_cpu_s']}, load generator {r['load_generator_cpu_s']} in "
+              f"{r['wall_s']} s; peak fds {r['peak_fds']}, threads {r['peak_threads']}; half-open opened "
               f"{r['half_open_opened']}, closed by the server {r['half_open_closed_by_server']}, connects failed "
               f"{r['connects_refused']}; SSE clients streaming (fewest) {r['sse_streaming_min']}; "
               f"stderr lines {r['stderr_lines']}; exit {r['exit_code']}")
