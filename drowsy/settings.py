@@ -255,7 +255,8 @@ def check(section) -> list[tuple[str, str]]:
             out.append(("perclos_clear", f"must be <= perclos_alert ({section.perclos_alert:g})"))
         elif section.min_assessable_s > section.window_s:
             out.append(("min_assessable_s", f"must be <= window_s ({section.window_s:g}), or PERCLOS never fills"))
-        elif None not in (section.hysteresis, section.closed_threshold) and section.hysteresis >= section.closed_threshold:
+        elif None not in (section.hysteresis, section.closed_threshold) \
+                and section.hysteresis >= section.closed_threshold:
             # Eyes reopen below threshold - hysteresis: at or below 0 one blink never ends.
             out.append(("hysteresis", f"must be < closed_threshold ({section.closed_threshold:g})"))
     if not out and isinstance(section, (ServeConfig, MqttConfig)):
@@ -271,7 +272,9 @@ MAX_DEVICE_ID = 128
 
 
 def _mqtt_problems(section) -> list[tuple[str, str]]:
-    if section.ca_file is not None and section.broker is not None and not section.broker.strip().startswith("mqtts://"):
+    """A CA file without TLS (silently unused before), a device id that is not a short name."""
+    if section.ca_file is not None and section.broker is not None \
+            and not section.broker.strip().lower().startswith("mqtts://"):
         return [("ca_file", "is for an mqtts:// broker; this --mqtt URL is plain mqtt:// (no TLS)")]
     d = section.device_id
     if d is not None and (len(d) > MAX_DEVICE_ID or not d.isprintable()):

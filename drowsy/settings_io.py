@@ -80,12 +80,12 @@ def read_toml(path, what: str = "config file") -> dict:
     """A TOML file as a dict, every failure one line naming `what` (a config file, a profile).
 
     Bounded: only a regular file is read (a FIFO or /dev/zero is refused without waiting), at
-    most MAX_CONFIG_BYTES, deep nesting is one line, and a UTF-8 BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
+    most MAX_CONFIG_BYTES; deep nesting is one line; a UTF-8 BOM (Windows Notepad writes one) is
+    accepted, as TOML readers commonly do.
     """
-    import tomllib
-
     import os
     import stat
+    import tomllib
 
     path = Path(path)
     try:

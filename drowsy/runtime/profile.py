@@ -62,8 +62,8 @@ class Profile:
         """One line: what a run takes from this profile."""
         from ..secrets import escape  # a name with ANSI escapes or newlines is shown, not obeyed
 
-        return (f"profile {escape(self.name)}: closed threshold {self.closed_threshold:g}, hysteresis {self.hysteresis:g}, "
-                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}° ({self.basis})")
+        return (f"profile {escape(self.name)}: closed threshold {self.closed_threshold:g}, "
+                f"hysteresis {self.hysteresis:g}, rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}° ({self.basis})")
 
 
 def derive(open_q: float, closed_median: float | None, closures: int, model_threshold: float,

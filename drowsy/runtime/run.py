@@ -5,9 +5,10 @@ cannot start never truncates a log: settings are resolved, the --out/--events pa
 against every input and each other (drowsy/outputs.py), the source opened (its first frame
 decoded), the models loaded, the web view's socket bound and the MQTT client set up, then the
 --out/--events files opened, then frames flow through the frame loop (loop.py: decode,
-landmarks and the rest overlap in threads unless --no-parallel). SIGINT/SIGTERM (and q/Esc in the window) stop after the current frame, and
-every wait (opening the source, --realtime pacing, reconnecting) wakes for them: outputs are
-flushed, the closing events and the summary written, the window closed, and the exit code is 0.
+landmarks and the rest overlap in threads unless --no-parallel). SIGINT/SIGTERM (and q/Esc in
+the window) stop after the current frame, and every wait (opening the source, --realtime
+pacing, reconnecting) wakes for them: outputs are flushed, the closing events and the summary
+written, the window closed, and the exit code is 0.
 
 Exit codes: 0 done (also a truncated video: what could be read is processed, then one warning
 line says the file ended early, because the outputs are valid for the part read); 1 a
