@@ -261,30 +261,12 @@ def check(section) -> list[tuple[str, str]]:
             out.append(("hysteresis", f"must be < closed_threshold ({section.closed_threshold:g})"))
     if not out and isinstance(section, (ServeConfig, MqttConfig)):
         out += _address_problems(section)
-    if not out and isinstance(section, MqttConfig):
-        out += _mqtt_problems(section)
     return out
-
-
-# A device id goes into every MQTT payload and, shortened, into the client id; this bound keeps
-# it a name (the protocol's strings stop at 65,535 bytes; a payload at 256 MB).
-MAX_DEVICE_ID = 128
-
-
-def _mqtt_problems(section) -> list[tuple[str, str]]:
-    """A CA file without TLS (silently unused before), a device id that is not a short name."""
-    if section.ca_file is not None and section.broker is not None \
-            and not section.broker.strip().lower().startswith("mqtts://"):
-        return [("ca_file", "is for an mqtts:// broker; this --mqtt URL is plain mqtt:// (no TLS)")]
-    d = section.device_id
-    if d is not None and (len(d) > MAX_DEVICE_ID or not d.isprintable()):
-        return [("device_id", f"must be at most {MAX_DEVICE_ID} printable characters")]
-    return []
 
 
 def _address_problems(section) -> list[tuple[str, str]]:
     """The web view's HOST:PORT and the broker's URL, parsed as their sinks will parse them."""
-    from .runtime.mqtt_url import parse_mqtt_url
+    from .runtime.mqtt_url import mqtt_problems, parse_mqtt_url
     from .runtime.serve import parse_hostport
 
     name, parse = ("address", parse_hostport) if isinstance(section, ServeConfig) else ("broker", parse_mqtt_url)
@@ -293,7 +275,7 @@ def _address_problems(section) -> list[tuple[str, str]]:
             parse(getattr(section, name))
     except ValueError as e:
         return [(name, str(e))]
-    return []
+    return mqtt_problems(section) if isinstance(section, MqttConfig) else []
 
 
 def check_all(cfg: RunConfig) -> list[tuple[str, str]]:

@@ -16,6 +16,21 @@ from urllib.parse import unquote, urlsplit
 MAX_STRING = 65535  # MQTT 3.1.1 §1.5.3: a UTF-8 string (topic, user name, password) has a 2-byte length
 LONGEST_TOPIC = "events"  # the longest name published under the prefix ("events", "status")
 CLIENT_NAME_CHARS = 40  # of the device id in the client id (brokers may refuse long client ids)
+# A device id goes into every payload and the last will (itself an MQTT string): this bound keeps
+# it a name, far inside the protocol's 65,535 bytes.
+MAX_DEVICE_ID = 128
+
+
+def mqtt_problems(section) -> list[tuple[str, str]]:
+    """settings.check for [mqtt] beyond the URL: a CA file without TLS (once silently unused), a
+    device id that is not a short printable name."""
+    if section.ca_file is not None and section.broker is not None \
+            and not section.broker.strip().lower().startswith("mqtts://"):
+        return [("ca_file", "is for an mqtts:// broker; this --mqtt URL is plain mqtt:// (no TLS)")]
+    d = section.device_id
+    if d is not None and (len(d) > MAX_DEVICE_ID or not d.isprintable()):
+        return [("device_id", f"must be at most {MAX_DEVICE_ID} printable characters")]
+    return []
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ pytest.importorskip("paho.mqtt.client", reason="the [mqtt] extra (paho-mqtt) is 
 
 from drowsy.errors import DrowsyError  # noqa: E402
 from drowsy.runtime.mqtt import MqttSink, parse_mqtt_url  # noqa: E402
-from drowsy.settings import MAX_DEVICE_ID  # noqa: E402
+from drowsy.runtime.mqtt_url import MAX_DEVICE_ID  # noqa: E402
 from drowsy.types import Event  # noqa: E402
 
 from mosquitto_broker import Broker, Subscriber, broker, needs_broker, wait_for  # noqa: E402,F401
