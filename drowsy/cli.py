@@ -59,12 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _error(command: str, e) -> None:
-    """The one error line: first line only, every secret masked."""
+    """The one error line: every secret masked, control characters escaped."""
     from .errors import first_line
-    from .secrets import mask
+    from .secrets import escape, mask
 
+    # The first line only (a second one, e.g. from a file name holding a newline, is never shown
+    # as if drowsy said it), with ANSI escapes and other control characters escaped.
     text = first_line(e) if isinstance(e, BaseException) else str(e)
-    print(f"drowsy {command}: error: {mask(text)}", file=sys.stderr)
+    print(f"drowsy {command}: error: {escape(mask(text))}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,6 +100,16 @@ def mask(text) -> str:
     return s
 
 
+def escape(text) -> str:
+    """`text` safe for a terminal: control characters (ANSI escapes, newlines, carriage returns,
+    bidi overrides) shown as \\x1b, \\n, \\u202e, so a profile name or a file name cannot move the
+    cursor, recolour the screen or forge a second line."""
+    s = "" if text is None else str(text)
+    if all(ch.isprintable() for ch in s):
+        return s
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in s)
+
+
 def remember(url: str | None) -> None:
     """Learn the secrets of a URL the user gave (so they are hidden wherever they turn up)."""
     if url:

@@ -19,7 +19,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from .errors import DrowsyError, UsageError, first_line
-from .settings import FIELDS, SECTION_OF, SECTIONS, RunConfig, TemporalConfig, check_all, default_of
+from .settings import FIELDS, SECTION_OF, SECTIONS, RunConfig, TemporalConfig, default_of
+from .settings_check import check_all
 
 MAX_CONFIG_BYTES = 1 << 20  # a settings file is a few hundred bytes
 
@@ -79,14 +80,25 @@ def add_section_arguments(p: argparse.ArgumentParser, sections: tuple[str, ...])
 def read_toml(path, what: str = "config file") -> dict:
     """A TOML file as a dict, every failure one line naming `what` (a config file, a profile).
 
-    Bounded: a huge file (or /dev/zero) is refused after MAX_CONFIG_BYTES, deep nesting is one
-    line, and a UTF-8 BOM (Windows Notepad writes one) is accepted, as TOML readers commonly do.
+    Bounded: only a regular file is read (a FIFO or /dev/zero is refused without waiting), at
+    most MAX_CONFIG_BYTES; deep nesting is one line; a UTF-8 BOM (Windows Notepad writes one) is
+    accepted, as TOML readers commonly do.
     """
+    import os
+    import stat
     import tomllib
 
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO opens at once instead of blocking (deaf to SIGTERM) until a writer
+        # comes; it is then refused, like a device, by what fstat says about the opened file.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise DrowsyError(f"{what} {path} is not a regular file (a FIFO, device or socket)")
             raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise DrowsyError(f"{what} not found: {path}") from None
@@ -98,7 +110,7 @@ def read_toml(path, what: str = "config file") -> dict:
         raise DrowsyError(f"{what} {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a settings file")
     try:
         return tomllib.loads(raw.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except ValueError as e:  # TOMLDecodeError, UnicodeDecodeError, an integer of > 4300 digits
         raise DrowsyError(f"{what} {path} is not valid TOML: {first_line(e)}") from None
     except RecursionError:  # thousands of nested arrays or inline tables
         raise DrowsyError(f"{what} {path} is nested too deeply to be a settings file") from None
@@ -126,17 +138,19 @@ def load_toml(path) -> dict:
         for k, v in values.items():
             why = _type_problem(k, v)
             if why:
-                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {_brief(_shown(k, v))}")
+                raise UsageError(f"config file {path}: [{sec}] {k} {why}, got {brief(_shown(k, v))}")
         out[sec] = dict(values)
     return out
 
 
-def _brief(v) -> str:
+def brief(v) -> str:
     """A value for an error line: short, one line, never the repr of a 100k-deep table."""
     if isinstance(v, dict):
         return "a table"
     if isinstance(v, list):
         return "an array"
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v).bit_length() > 200:
+        return f"an integer of about {round(abs(v).bit_length() * 0.30103)} digits"  # repr may refuse (> 4300 digits)
     text = repr(v)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -172,6 +186,10 @@ def resolve(args: argparse.Namespace) -> RunConfig:
     for name, v in given.items():
         values[SECTION_OF[name]][name] = v
         origin[name] = flag_of(name)
+    for sec, d in values.items():  # an integer of any size is valid TOML; float() overflows on it
+        for k, v in d.items():
+            if _argtype(k) is float and isinstance(v, int) and abs(v).bit_length() > 1000:
+                raise UsageError(f"{origin.get(k, k)} must be a finite number, got {brief(v)}")
     t = values["temporal"]
     if "min_assessable_s" not in t and "window_s" in t:  # a short window keeps the default usable
         t["min_assessable_s"] = min(TemporalConfig.min_assessable_s, t["window_s"] / 2)
@@ -195,7 +213,7 @@ def _validate(cfg: RunConfig, label) -> None:
     remember(cfg.source.url)  # from here on its password is hidden in every line we print
     for name, why in check_all(cfg):
         value = _shown(name, getattr(getattr(cfg, SECTION_OF[name]), name))
-        raise UsageError(mask(f"{label(name)} {why}, got {value!r}"))
+        raise UsageError(mask(f"{label(name)} {why}, got {brief(value)}"))
 
 
 def _shown(name: str, value):

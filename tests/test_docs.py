@@ -65,11 +65,20 @@ def command_lines(text: str) -> list[str]:
     out = []
     for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
         body = body.replace("\\\n", " ")
+        pending = ""  # a quoted string that spans lines (python -c "...") is one shell line
         for line in body.splitlines():
-            if line.startswith("$ "):
-                out.append(line[2:])
-            elif lang in ("", "bash", "sh", "shell", "console"):
-                out.append(line)
+            if pending:
+                line, pending = pending + "\n" + line, ""
+            elif line.startswith("$ "):
+                line = line[2:]
+            elif lang not in ("", "bash", "sh", "shell", "console"):
+                continue
+            try:
+                shlex.split(line, comments=True)
+            except ValueError:  # no closing quotation yet
+                pending = line
+                continue
+            out.append(line)
     prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
     out += [span for span in re.findall(r"`([^`\n]+)`", prose) if span.startswith("drowsy ")]
     return out

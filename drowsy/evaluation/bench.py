@@ -33,7 +33,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import DrowsyError, UsageError
-from ..settings import DEVICES, problem
+from ..settings import DEVICES
+from ..settings_check import problem
 
 STAGES = ("decode", "landmarks", "crop", "classify", "temporal", "total", "latency")
 

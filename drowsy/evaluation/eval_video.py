@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DrowsyError, UsageError
-from ..settings import DEVICES, problem
+from ..settings import DEVICES
+from ..settings_check import problem
 from .clips import LABEL_SUFFIX, METHODS, ClipPass, Labels, clip_info, find_pairs, read_labels, run_clip
 from .summary import frame_table, summarise
 from .tables import NAMES, all_tables

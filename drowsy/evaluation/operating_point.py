@@ -111,6 +111,8 @@ def candidate_table(passes: dict, temporal_cfg, fusions=FUSIONS, thresholds=THRE
                 score = fused_scores(clip, fusion)
                 for h in hystereses:
                     for thr in thresholds:
+                        if h >= thr:  # eyes would reopen only below 0: not a setting a run accepts
+                            continue
                         cand = Candidate(fusion, thr, h)
                         spans, alerts = replay(clip, score, reasons, cand, temporal_cfg)
                         table.setdefault(cand, {})[clip.video] = (count(spans, labels), alerts)

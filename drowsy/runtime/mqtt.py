@@ -21,12 +21,11 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import unquote, urlsplit
 
 from ..errors import DrowsyError
 from ..types import Event, FrameResult
+from .mqtt_url import MAX_STRING, MqttTarget, client_id, connect_problem, parse_mqtt_url  # noqa: F401 (re-exported)
 from .sinks import _finite  # NaN -> null, secrets masked: as the --out/--events logs
 
 EXTRA_HINT = "pip install 'drowsy-eyes[mqtt]'"
@@ -35,36 +34,7 @@ STATUS_EVERY_S = 1.0
 BACKOFF_S = (1, 30)  # reconnect delay: doubles from 1 s up to 30 s
 IN_FLIGHT = 100  # handed to paho but not yet acknowledged; paho resends them after a reconnect
 FLUSH_S = 3.0  # at the end, how long to wait for queued messages to reach the broker
-
-
-@dataclass(frozen=True)
-class MqttTarget:
-    tls: bool
-    host: str
-    port: int
-    prefix: str
-    username: str | None = None
-    password: str | None = None
-
-
-def parse_mqtt_url(url: str) -> MqttTarget:
-    """The broker and topic prefix of an mqtt:// or mqtts:// URL; ValueError says why (no secret)."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise ValueError("must be mqtt://[user:pass@]HOST[:PORT]/PREFIX (bad host or port)") from None
-    if parts.scheme not in ("mqtt", "mqtts"):
-        raise ValueError("must start with mqtt:// or mqtts://")
-    if not parts.hostname:
-        raise ValueError("has no broker host: mqtt://HOST[:PORT]/PREFIX")
-    prefix = unquote(parts.path).strip("/")
-    if not prefix or any(c in prefix for c in "#+\0") or "//" in prefix or "#" in url or parts.query:
-        raise ValueError("needs a topic prefix without wildcards, e.g. mqtt://broker/fleet/bus-7")
-    tls = parts.scheme == "mqtts"
-    return MqttTarget(tls, parts.hostname, port or (8883 if tls else 1883), prefix,
-                      None if parts.username is None else unquote(parts.username),
-                      None if parts.password is None else unquote(parts.password))
+AUTH_FAILED = (134, 135)  # CONNACK: bad user name or password, not authorised (3.1.1 codes 4, 5)
 
 
 class MqttSink:
@@ -96,8 +66,8 @@ class MqttSink:
         self._ever_connected = False
         self._last_problem: str | None = None
         t = self.target
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"drowsy-{device_id}",
-                             protocol=mqtt.MQTTv311)
+        self.client_id = client_id(device_id)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv311)
         if t.username is not None:
             client.username_pw_set(t.username, t.password)
         if t.tls:
@@ -105,11 +75,15 @@ class MqttSink:
                 client.tls_set(ca_certs=ca_file)
             except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
                 raise DrowsyError(f"cannot use --mqtt-ca {ca_file}: {getattr(e, 'strerror', None) or e}") from None
+        if len(self._offline().encode()) > MAX_STRING:  # the will travels in CONNECT with a 2-byte length
+            raise DrowsyError(f"the device id ({len(device_id)} characters) is too long for MQTT's last will")
         client.will_set(self._topic("status"), self._offline(), qos=1, retain=True)
         client.reconnect_delay_set(*BACKOFF_S)
         client.on_connect, client.on_disconnect = self._on_connect, self._on_disconnect
         client.on_connect_fail, client.on_publish = self._on_connect_fail, self._on_publish
         self._client = client
+        self._failure: BaseException | None = None
+        client.reconnect = self._reconnect_noting_why  # paho drops the exception before on_connect_fail
         try:
             client.connect_async(t.host, t.port, keepalive=15)
         except (OSError, ValueError) as e:
@@ -181,10 +155,18 @@ class MqttSink:
 
     # -- paho's callbacks (its network thread) ----------------------------------------------
 
+    def _reconnect_noting_why(self):
+        try:
+            return type(self._client).reconnect(self._client)
+        except OSError as e:  # ssl.SSLError and socket.gaierror are OSErrors
+            self._failure = e
+            raise
+
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
         if reason_code.is_failure:
-            self._problem(f"mqtt broker {self.target.host}:{self.target.port} refused the connection "
-                          f"({reason_code}); retrying")
+            why = ("rejected the user name or password" if reason_code.value in AUTH_FAILED
+                   else "refused the connection")
+            self._problem(f"mqtt broker {self.target.host}:{self.target.port} {why} ({reason_code}); retrying")
             return
         if self._ever_connected:
             self._warn(f"mqtt broker {self.target.host}:{self.target.port} back")
@@ -201,7 +183,7 @@ class MqttSink:
                        f"(events queue meanwhile, at most {self._queue_size})")
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self._problem(f"mqtt broker {self.target.host}:{self.target.port} not reachable; retrying")
+        self._problem(f"mqtt broker {self.target.host}:{self.target.port} {connect_problem(self._failure)}; retrying")
 
     def _on_publish(self, client, userdata, mid, reason_code=None, properties=None) -> None:
         with self._cond:

@@ -25,7 +25,7 @@ from typing import Mapping
 
 from ..errors import DrowsyError
 from .fusion import Geometry
-from ..settings_io import read_toml, toml_value as _toml  # the run settings' TOML values: same quoting
+from ..settings_io import brief, read_toml, toml_value as _toml  # the run settings' TOML values: same quoting
 
 FORMAT = 1
 BASES = ("open_and_closed", "open_only")
@@ -65,12 +65,14 @@ class Profile:
 
     def describe(self) -> str:
         """One line: what a run takes from this profile."""
+        from ..secrets import escape  # a name with ANSI escapes or newlines is shown, not obeyed
+
         geo = self.geometry
         fusion = (f", lid geometry weight {geo.weight:g} (eye aspect ratio open {geo.ear_open:.3f}, "
                   f"closed {geo.ear_closed:.3f})" if geo is not None and geo.weight else "")
-        return (f"profile {self.name}: closed threshold {self.closed_threshold:g}, hysteresis {self.hysteresis:g}, "
-                f"rest pose yaw {self.yaw_centre_deg:+.1f}° pitch {self.pitch_centre_deg:+.1f}°{fusion} "
-                f"({self.basis})")
+        return (f"profile {escape(self.name)}: closed threshold {self.closed_threshold:g}, "
+                f"hysteresis {self.hysteresis:g}, rest pose yaw {self.yaw_centre_deg:+.1f}° "
+                f"pitch {self.pitch_centre_deg:+.1f}°{fusion} ({self.basis})")
 
 
 def derive(open_q: float, closed_median: float | None, closures: int, model_threshold: float,
@@ -149,10 +151,11 @@ def _number(doc: dict, sec: str, key: str, lo: float, hi: float) -> float:
     v = doc.get(sec, {}).get(key)
     if v is None:
         raise ValueError(f"[{sec}] {key} is missing")
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ValueError(f"[{sec}] {key} must be a finite number, got {v!r}")
+    # An integer of 400 digits is a valid TOML integer, but math.isfinite and float() overflow on it.
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+        raise ValueError(f"[{sec}] {key} must be a finite number, got {brief(v)}")
     if not lo <= v <= hi:
-        raise ValueError(f"[{sec}] {key} must be between {lo:g} and {hi:g}, got {v!r}")
+        raise ValueError(f"[{sec}] {key} must be between {lo:g} and {hi:g}, got {brief(v)}")
     return float(v)
 
 
@@ -162,7 +165,7 @@ def _parse(doc: dict) -> Profile:
             raise ValueError(f"section [{sec}] is missing")
     meta, model = doc["profile"], doc["model"]
     if meta.get("format") != FORMAT:
-        raise ValueError(f"[profile] format must be {FORMAT}, got {meta.get('format')!r}")
+        raise ValueError(f"[profile] format must be {FORMAT}, got {brief(meta.get('format'))}")
     unknown = sorted(set(doc["apply"]) - set(APPLY_KEYS))
     if unknown:
         raise ValueError(f"unknown key(s) in [apply]: {', '.join(unknown)}")
@@ -170,16 +173,19 @@ def _parse(doc: dict) -> Profile:
     if not 0.0 < thr < 1.0:
         raise ValueError(f"[apply] closed_threshold must be between 0 and 1 (exclusive), got {thr!r}")
     hyst = _number(doc, "apply", "hysteresis", 0.0, thr)
+    if hyst >= thr:  # the eyes would reopen only below 0: one blink becomes an endless closure
+        raise ValueError(f"[apply] hysteresis must be below closed_threshold ({thr:g}), got {hyst:g}")
     centre = {k: _number(doc, "apply", k, -lim, lim) for k, lim in MAX_CENTRE_DEG.items()}
     sha = model.get("sha256")
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise ValueError(f"[model] sha256 must be 64 lowercase hex digits, got {sha!r}")
+        raise ValueError(f"[model] sha256 must be 64 lowercase hex digits, got {brief(sha)}")
     for key in ("name", "basis"):
         if not isinstance(meta.get(key), str):
-            raise ValueError(f"[profile] {key} must be a string, got {meta.get(key)!r}")
+            raise ValueError(f"[profile] {key} must be a string, got {brief(meta.get(key))}")
     if meta["basis"] not in BASES:
-        raise ValueError(f"[profile] basis must be one of {', '.join(BASES)}, got {meta['basis']!r}")
+        raise ValueError(f"[profile] basis must be one of {', '.join(BASES)}, got {brief(meta['basis'])}")
     g = model.get("threshold")
+    g = g if isinstance(g, (int, float)) and not isinstance(g, bool) and 0 <= g <= 1 else None  # for people only
     geo = None
     if "fusion" in doc:  # optional: older profiles have none and run on the CNN alone
         if not isinstance(doc["fusion"], dict):
@@ -190,8 +196,7 @@ def _parse(doc: dict) -> Profile:
     return Profile(name=meta["name"], closed_threshold=thr, hysteresis=hyst, **centre, model_sha256=sha,
                    basis=meta["basis"], note=str(meta.get("note", "")), created=str(meta.get("created", "")),
                    measured=dict(doc["measured"]),
-                   model_threshold=float(g) if isinstance(g, (int, float)) and not isinstance(g, bool) else None,
-                   geometry=geo)
+                   model_threshold=None if g is None else float(g), geometry=geo)
 
 
 def load(path: str | Path, model_sha256: str | None = None) -> Profile:

@@ -3,7 +3,8 @@
 Each has on_frame(result), on_event(event) and close(), returns at once whatever the network
 does, and is closed at the end of the run. check() runs before any output is opened, so a
 missing extra or an unreadable CA file is one line before anything is written; open_remote()
-runs once the source and the models are ready, so nothing is served for a run that fails.
+runs once the source and the models are ready (nothing is served for a run that fails) and before
+the --out/--events logs open (a port in use or a bad CA file leaves yesterday's logs as they were).
 """
 
 from __future__ import annotations

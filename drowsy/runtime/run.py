@@ -3,11 +3,12 @@
 Order of work, so that every failure is one line before anything is processed and a run that
 cannot start never truncates a log: settings are resolved, the --out/--events paths checked
 against every input and each other (drowsy/outputs.py), the source opened (its first frame
-decoded), the models loaded, then the --out/--events files opened, then frames flow through
-the frame loop (loop.py: decode, landmarks and the rest overlap in threads unless
---no-parallel). SIGINT/SIGTERM (and q/Esc in the window) stop after the current frame, and
-every wait (opening the source, --realtime pacing, reconnecting) wakes for them: outputs are
-flushed, the closing events and the summary written, the window closed, and the exit code is 0.
+decoded), the models loaded, the web view's socket bound and the MQTT client set up, then the
+--out/--events files opened, then frames flow through the frame loop (loop.py: decode,
+landmarks and the rest overlap in threads unless --no-parallel). SIGINT/SIGTERM (and q/Esc in
+the window) stop after the current frame, and every wait (opening the source, --realtime
+pacing, reconnecting) wakes for them: outputs are flushed, the closing events and the summary
+written, the window closed, and the exit code is 0.
 
 Exit codes: 0 done (also a truncated video: what could be read is processed, then one warning
 line says the file ended early, because the outputs are valid for the part read); 1 a
@@ -33,9 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def warn(msg: str) -> None:
-    from ..secrets import mask
+    from ..secrets import escape, mask
 
-    print(f"{PROG}: warning: {mask(msg)}", file=sys.stderr, flush=True)
+    print(f"{PROG}: warning: {escape(mask(msg))}", file=sys.stderr, flush=True)
 
 
 class _Stop:
@@ -165,7 +166,7 @@ def run(cfg, stop: threading.Event | None = None, *, opener=None, sinks=(), prog
         cfg, profile = for_run(cfg)  # before any output: a bad profile is one line, nothing written
         label = None if profile is None else profile.name
         if profile is not None:
-            print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)
+            print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)  # describe() escapes the name
         check_run_outputs(cfg)  # before anything opens: no log is truncated by a run that cannot start
         source = (opener or open_source)(cfg.source, stop)
         if source is None:
@@ -175,11 +176,13 @@ def run(cfg, stop: threading.Event | None = None, *, opener=None, sinks=(), prog
         pipeline = Pipeline.from_config(cfg)
         if profile is not None:  # the driver's lid geometry joins the fused score (None: CNN alone)
             pipeline.classifier.geometry = profile.geometry
+        # The web server's socket is bound and the MQTT TLS context loaded before the logs open:
+        # a port in use or a bad CA file must not empty yesterday's --out/--events.
+        remote = [*sinks, *open_remote(cfg, pipeline.threshold, warn)]
         frames_log = FrameLog(cfg.output.out, extra=None if profile is None else {"profile": label})
         events_log = EventLog(cfg.output.events)
         window = Window("drowsy", headless=cfg.output.headless, warn=warn)
         alarm = Alarm(cfg.output.alarm, warn=warn)
-        remote = [*sinks, *open_remote(cfg, pipeline.threshold, warn)]
         wall0 = time.monotonic()
         with pipeline.run(source, stop, parallel=getattr(cfg.model, "parallel", True)) as loop:
             count = _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label)

@@ -7,9 +7,13 @@ serve_page.py) runs in its own thread with its own event loop and reads the Hub 
 pace: the overlay is drawn and JPEG-encoded there, at most `fps` times a second and only while
 someone watches; a slow client simply gets fewer frames.
 
-Security: loopback by default. Bound to any other address the server requires a token on
-every request (header or ?token=); without --serve-token one is generated and printed once.
-The token is never logged (no access log; server messages are reduced to their first line).
+Security (docs/security.md): loopback by default. Bound to any other address the server requires
+a token on every request (header or ?token=); without --serve-token one is generated and printed
+once. The token is never logged (no access log; server messages are reduced to their first line,
+rate-limited). On a loopback bind only loopback Host names are answered (DNS rebinding); a page
+of another origin is refused; every answer carries SECURITY_HEADERS (serve_app.Guard). Hostile
+connections (half-open, a flood) are bounded by serve_guard.py: a header timeout, a cap on open
+connections (beyond it clients wait in the kernel's backlog, costing nothing here).
 """
 
 from __future__ import annotations
@@ -87,23 +91,18 @@ class Hub:
             return [(s, r) for s, r in self.events if s > seq]
 
 
-class _FirstLineHandler(logging.Handler):
-    """uvicorn's own messages as one warning line each: no tracebacks, no request lines."""
-
-    def __init__(self, warn: Callable[[str], None]):
-        super().__init__(logging.WARNING)
-        self._warn = warn
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            msg = (record.getMessage().strip().splitlines() or ["?"])[0]
-        except Exception:
-            msg = record.msg if isinstance(record.msg, str) else "?"
-        self._warn(f"web view: {msg}")
+def allowed_hosts(host: str) -> frozenset[str] | None:
+    """The Host names a loopback bind answers to (serve_app.Guard); None beyond loopback, where the
+    token guards instead and the box may be reached by any name."""
+    if not is_loopback(host):
+        return None
+    return frozenset({"localhost", "127.0.0.1", "::1", host.lower()})
 
 
 def _bind(host: str, port: int) -> socket.socket:
     """The listening socket, opened here so 'address in use' is one line before any frame."""
+    from .serve_guard import MAX_CONNECTIONS
+
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -113,7 +112,7 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(64)
+        sock.listen(MAX_CONNECTIONS)  # beyond the cap, clients wait here (serve_guard.Acceptor)
     except OSError as e:
         sock.close()
         raise DrowsyError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
@@ -133,6 +132,7 @@ class ServeSink:
         except ImportError:
             raise DrowsyError(f"--serve needs the serve extra: {EXTRA_HINT}") from None
         from .serve_app import build_app
+        from .serve_guard import KEEPALIVE_S, MAX_HEAD_BYTES, Acceptor, FirstLineHandler, guarded_h11
 
         warn = warn or (lambda m: print(f"drowsy: warning: {m}", file=sys.stderr, flush=True))
         say = say or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -143,13 +143,19 @@ class ServeSink:
         self.port = self._sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}/"
-        app = build_app(self.hub, self.token, threshold=threshold, perclos_alert=perclos_alert, fps=fps)
+        app = build_app(self.hub, self.token, threshold=threshold, perclos_alert=perclos_alert, fps=fps,
+                        hosts=allowed_hosts(host))
         log = logging.getLogger("uvicorn")
-        log.handlers[:] = [_FirstLineHandler(warn)]
+        log.handlers[:] = [FirstLineHandler(warn)]
         log.propagate = False
         # No access log: a request line would carry ?token=. lifespan off: the app has none.
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", http="h11",
-                                ws="none", timeout_graceful_shutdown=2, timeout_keep_alive=5)
+        # Our Acceptor, not uvicorn, takes connections off the socket (sockets=[] in _serve): host
+        # and port are given only for uvicorn's own bookkeeping.
+        self._acceptor = Acceptor(self._sock)
+        config = uvicorn.Config(app, host=host, port=self.port, log_config=None, access_log=False, lifespan="off",
+                                http=guarded_h11(self._acceptor), ws="none", timeout_graceful_shutdown=2,
+                                timeout_keep_alive=KEEPALIVE_S, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+                                server_header=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="drowsy-serve", daemon=True)
         self._thread.start()
@@ -168,7 +174,7 @@ class ServeSink:
     def _serve(self) -> None:
         import asyncio
 
-        asyncio.run(self._server.serve(sockets=[self._sock]))
+        asyncio.run(self._acceptor.serve(self._server))
 
     def on_frame(self, result: FrameResult) -> None:
         self.hub.put_result(result)

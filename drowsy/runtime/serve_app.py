@@ -23,17 +23,45 @@ STATUS_HZ = 10
 TICK_S = 0.05  # how often streams look for news
 KEEPALIVE_S = 15.0  # an SSE comment so proxies and phones keep an idle stream open
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+# On every answer, 404/405/401/421 included: never cached, never sniffed, never framed by another page.
+SECURITY_HEADERS = [(k.lower().encode(), v.encode()) for k, v in {
+    **NO_STORE, "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}.items()]
+MAX_EVENT_ID_DIGITS = 18  # a Last-Event-ID beyond this (or not ASCII digits) starts from the beginning
 
 
-class TokenGate:
-    """ASGI middleware: with a token, every request needs it (Authorization: Bearer, X-Drowsy-Token,
-    or ?token= for a browser); 401 otherwise. Compared in constant time."""
+def _host_name(value: str) -> str:
+    """The host of a Host header or an Origin's netloc: 'localhost:8080' -> 'localhost', '[::1]:80' -> '::1'."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rpartition(":")[0] if value.count(":") == 1 else value
 
-    def __init__(self, app, token: str | None):
-        self.app, self.token = app, None if token is None else token.encode()
 
-    def _ok(self, scope) -> bool:
-        headers = dict(scope.get("headers") or [])
+def _origin_netloc(origin: str) -> str | None:
+    scheme, sep, rest = origin.strip().lower().partition("://")
+    return rest.split("/")[0] if sep and scheme in ("http", "https") else None
+
+
+async def _plain(scope, receive, send, status: int, text: str, extra: dict | None = None) -> None:
+    from starlette.responses import PlainTextResponse
+
+    await PlainTextResponse(text, status_code=status, headers={**NO_STORE, **(extra or {})})(scope, receive, send)
+
+
+class Guard:
+    """ASGI middleware in front of the routes, in this order:
+    - Host allow-list (`hosts`, on loopback binds): a page on evil.example whose name is made to
+      resolve to 127.0.0.1 (DNS rebinding) sends `Host: evil.example` and gets 421, not the video;
+    - Origin: a browser request from another page's origin (its Origin header differs from the
+      Host it asks) gets 403 on every route;
+    - the token (with one): Authorization: Bearer, X-Drowsy-Token or ?token=, compared in
+      constant time; 401 otherwise;
+    - SECURITY_HEADERS added to every answer, the routes' own and Starlette's 404/405."""
+
+    def __init__(self, app, token: str | None, hosts: frozenset[str] | None = None):
+        self.app, self.token, self.hosts = app, None if token is None else token.encode(), hosts
+
+    def _token_ok(self, headers: dict, scope) -> bool:
         given = [headers.get(b"x-drowsy-token", b"")]
         auth = headers.get(b"authorization", b"")
         if auth[:7].lower() == b"bearer ":
@@ -42,15 +70,29 @@ class TokenGate:
         return any(hmac.compare_digest(g, self.token) for g in given if g)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and self.token is not None and not self._ok(scope):
-            from starlette.responses import PlainTextResponse
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
 
-            response = PlainTextResponse("401: this view needs its token (?token=... or an Authorization: "
-                                         "Bearer header)\n", status_code=401,
-                                         headers={"WWW-Authenticate": "Bearer", **NO_STORE})
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
+        async def send_secured(message):
+            if message["type"] == "http.response.start":
+                names = {k for k, _ in SECURITY_HEADERS}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + SECURITY_HEADERS}
+            await send(message)
+
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if self.hosts is not None and _host_name(host) not in self.hosts:
+            return await _plain(scope, receive, send_secured, 421, "421: this view answers only to its own "
+                                "address (localhost); another host name here means DNS rebinding\n")
+        origin = headers.get(b"origin")
+        if origin is not None and _origin_netloc(origin.decode("latin-1")) != host.strip().lower():
+            return await _plain(scope, receive, send_secured, 403, "403: requests from another site's page are "
+                                "refused\n")
+        if self.token is not None and not self._token_ok(headers, scope):
+            return await _plain(scope, receive, send_secured, 401, "401: this view needs its token (?token=... "
+                                "or an Authorization: Bearer header)\n", {"WWW-Authenticate": "Bearer"})
+        await self.app(scope, receive, send_secured)
 
 
 class Jpegs:
@@ -90,7 +132,8 @@ def _sse(kind: str, data: dict, seq: int | None = None) -> str:
 
 
 def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: float | None = None,
-              fps: float = 10.0):
+              fps: float = 10.0, hosts: frozenset[str] | None = None):
+    """The routes behind Guard; `hosts`: the Host names allowed (None: any, with a token)."""
     from starlette.applications import Starlette
     from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
     from starlette.routing import Route
@@ -106,9 +149,18 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
     async def status(request):
         return JSONResponse(status_json(hub.latest()[1]), headers=NO_STORE)
 
+    shared_status = [-1, ""]  # (result seq, its SSE text): built once per frame for every client
+
+    def status_sse(seq: int, result) -> str:
+        if shared_status[0] != seq:
+            shared_status[:] = [seq, _sse("status", status_json(result))]
+        return shared_status[1]
+
     async def events(request):
-        last_id = request.headers.get("last-event-id", "")
-        start = int(last_id) if last_id.isdigit() else 0
+        last_id = request.headers.get("last-event-id", "").strip()
+        # ASCII digits only ("²".isdigit() is True, int() refuses it) and short (int() refuses > 4300 digits)
+        ok = last_id.isascii() and last_id.isdigit() and len(last_id) <= MAX_EVENT_ID_DIGITS
+        start = int(last_id) if ok else 0
 
         async def stream():
             yield "retry: 2000\n\n"
@@ -120,7 +172,7 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
                 latest, result = hub.latest()
                 if latest != status_seq:
                     status_seq = latest
-                    out.append(_sse("status", status_json(result)))
+                    out.append(status_sse(latest, result))
                 if out:
                     quiet = 0.0
                     yield "".join(out)
@@ -151,7 +203,11 @@ def build_app(hub, token: str | None, threshold: float = 0.5, perclos_alert: flo
 
     routes = [Route("/", index), Route("/status", status), Route("/events", events),
               Route("/video.mjpg", video)]
-    return TokenGate(Starlette(routes=routes), token)
+    app = Starlette(routes=routes)
+    # No "/status/" -> "/status" redirect: Starlette builds its Location from the client's Host
+    # header and copies the query string, ?token= included.
+    app.router.redirect_slashes = False
+    return Guard(app, token, hosts)
 
 
 def status_json(result: "FrameResult | None") -> dict:

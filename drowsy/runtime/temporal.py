@@ -29,7 +29,8 @@ from __future__ import annotations
 import math
 
 from ..errors import DrowsyError, UsageError
-from ..settings import DEFAULT_HYSTERESIS, LIMITS, TemporalConfig, check, range_problem
+from ..settings import DEFAULT_HYSTERESIS, LIMITS, TemporalConfig
+from ..settings_check import check, range_problem
 from ..types import Drowsiness, Event
 from .alerts import EPS, AlertBook
 from .perclos import CLOSED, OPEN, UNASSESSABLE, PerclosWindow
@@ -65,6 +66,10 @@ class DrowsinessMonitor:
         self.threshold = float(thr)
         # Like the threshold: the setting when given, else the eye model's (its metadata).
         self.hysteresis = float(cfg.hysteresis if cfg.hysteresis is not None else hysteresis)
+        if self.hysteresis >= self.threshold:  # reopening below 0: one blink would never end
+            whose = lambda v, own: "" if v is not None else f" (the eye model's {own})"  # noqa: E731
+            raise UsageError(f"hysteresis {self.hysteresis:g}{whose(cfg.hysteresis, 'hysteresis')} must be below the "
+                             f"closed threshold {self.threshold:g}{whose(cfg.closed_threshold, 'threshold')}")
         self.open_below = max(0.0, self.threshold - self.hysteresis)
         self.window = PerclosWindow(cfg.window_s)
         self.alerts = alerts if alerts is not None else AlertBook(cfg.min_alert_s)
