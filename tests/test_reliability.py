@@ -297,9 +297,10 @@ def test_camera_lost_and_back_mid_run(tmp_path, clip_frames, model, monkeypatch,
     opened = []
     monkeypatch.setattr(live, "open_capture", lambda source, timeout_s=5.0: opened.append(source) or next(lives, None))
     out, events = tmp_path / "out.jsonl", tmp_path / "events.jsonl"
-    # Every frame counts as closed (threshold 0.05): if the ~2 s gap counted as closed, the
-    # two 0.6 s closures would join into a microsleep alert.
+    # Every frame counts as closed (threshold 0.05; the hysteresis must stay below it): if the
+    # ~2 s gap counted as closed, the two 0.6 s closures would join into a microsleep alert.
     args = build_parser().parse_args(base(model, "--url", "rtsp://u:pw@cam/x", "--closed-threshold", "0.05",
+                                          "--hysteresis", "0.02",
                                           "--reconnect-max", "1", "--out", str(out), "--events", str(events)))
     done = threading.Timer(30, stop.set)  # a safety net: the test never hangs
     done.start()
