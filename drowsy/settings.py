@@ -102,6 +102,12 @@ class ModelConfig:
                          "(1: the first face found is tracked)", metavar="N", limits=(1, 8, False, False))
     parallel: bool = setting(True, "decode, landmarks and the rest overlap in threads "
                              "(--no-parallel: one after another, for debugging)")
+    # The landmarker is ~85 % of a frame's time on 2 cores (docs/speed.md). Flow (runtime/track.py)
+    # moves landmarks rigidly in the image plane, which a head turn is not: track_max_motion, our choice.
+    landmarks_every: str = setting("1", "landmarks on one frame in N (1-30), eye stage on every frame (landmarks moved "
+                                   "by optical flow); auto: landmarks on their own thread", metavar="N|auto")
+    track_max_motion: float = setting(0.5, "with --landmarks-every N: landmarks early once the eyes moved W eye "
+                                      "widths since the last ones", metavar="W", limits=(0.0, 10.0, True, False))
 
 
 @dataclass(frozen=True)
@@ -223,8 +229,17 @@ def range_problem(value, limits: tuple) -> str | None:
     return None
 
 
+# Our choices: at most a second between passes at 30 FPS (drift); runtime/track.py's flow checks:
+# a point's forward-backward miss px, fewer points or a larger RMS fit residual px = uncertain.
+LANDMARKS_EVERY_MAX, FLOW_FB_MAX_PX, FLOW_MIN_POINTS, FLOW_RESIDUAL_MAX_PX = 30, 1.0, 6, 1.5
+
+
 def problem(name: str, value) -> str | None:
     """Why one value of the field `name` is invalid (by its choices or limits), or None."""
+    if name == "landmarks_every":  # "auto" or a whole number of frames
+        text = str(value).strip().lower()
+        ok = text == "auto" or (text.isdigit() and 1 <= int(text) <= LANDMARKS_EVERY_MAX)
+        return None if ok else f"must be auto or a whole number from 1 to {LANDMARKS_EVERY_MAX}"
     meta = FIELDS[name].metadata
     if meta.get("choices"):
         return None if value in meta["choices"] else f"must be one of {', '.join(meta['choices'])}"

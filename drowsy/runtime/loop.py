@@ -56,12 +56,13 @@ class Step:
 class _Item:
     """What travels between the stages: a read (frame or none), its events, then its face."""
 
-    __slots__ = ("frame", "capture_ms", "captured", "events", "face", "landmarks_ms")
+    __slots__ = ("frame", "capture_ms", "captured", "events", "face", "landmarks_ms", "motion_ms", "age")
 
     def __init__(self, frame, capture_ms, captured, events):
         self.frame, self.capture_ms, self.captured, self.events = frame, capture_ms, captured, events
         self.face: Face | None = None
-        self.landmarks_ms = 0.0
+        self.landmarks_ms = self.motion_ms = 0.0
+        self.age = None  # a LandmarkAge with --landmarks-every N > 1 or auto
 
 
 class _End:
@@ -131,6 +132,10 @@ class FrameLoop:
         self._halt = threading.Event()  # tells the workers to finish
         self._threads: list[threading.Thread] = []
         self._queues: list = []
+        # --landmarks-every N > 1 or auto: landmarks on some frames, moved by flow (track.py)
+        from .track import tracker_for
+
+        self.tracker = tracker_for(pipeline)
 
     @property
     def dropped(self) -> int:
@@ -150,7 +155,10 @@ class FrameLoop:
         return _Item(frame, capture_ms, captured, events)
 
     def _landmarks(self, item: _Item) -> _Item:
-        if item.frame is not None:
+        if item.frame is not None and self.tracker is not None:
+            tr = self.tracker(item.frame)
+            item.face, item.landmarks_ms, item.motion_ms, item.age = tr.face, tr.landmarks_ms, tr.motion_ms, tr.age
+        elif item.frame is not None:
             item.face, item.landmarks_ms = self.pipeline.landmarks(item.frame)
         return item
 
@@ -169,9 +177,12 @@ class FrameLoop:
                 events += gap.events
             return Step(None, tuple(events), gap)
         result = self.pipeline.assess(item.frame, item.face, item.landmarks_ms)
-        timings = {self.timing_key: item.capture_ms, **result.timings_ms,
-                   "latency": (time.monotonic() - item.captured) * 1e3}
-        return Step(replace(result, timings_ms=timings), tuple(events))
+        timings = {self.timing_key: item.capture_ms, **result.timings_ms}
+        if self.tracker is not None:  # the flow that moved the landmarks (or decided on a pass)
+            timings["motion"] = item.motion_ms
+            timings["total"] += item.motion_ms
+        timings["latency"] = (time.monotonic() - item.captured) * 1e3
+        return Step(replace(result, timings_ms=timings, landmarks_age=item.age), tuple(events))
 
     # -- serial ----------------------------------------------------------------------------
     def _serial(self) -> Iterator[Step]:
@@ -239,6 +250,8 @@ class FrameLoop:
 
     def close(self) -> None:
         self._halt.set()
+        if self.tracker is not None:
+            self.tracker.close()
         for q in self._queues:  # unblock a worker waiting to put
             try:
                 while True:
