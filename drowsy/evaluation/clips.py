@@ -164,8 +164,9 @@ def _features(r) -> tuple:
 
 def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jitter: int,
              temporal_cfg, fps: float | None = None, cache: Path | None = None,
-             parallel: bool = True) -> ClipPass:
-    """Decode, degrade, decimate and run the whole pipeline once; collect every score per frame."""
+             parallel: bool = True, every: int = 1) -> ClipPass:
+    """Decode, degrade, decimate and run the whole pipeline once; collect every score per frame.
+    every > 1: landmarks on one frame in `every` (and early), moved by flow between (runtime/track.py)."""
     from ..runtime.capture import VideoSource
     from .degrade import degrade_frame
     from .passes import decimate, landmark_stage
@@ -173,8 +174,8 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
     from ..settings import ModelConfig, RunConfig
 
     index, times, rows, judged, events, size = [], [], [], [], [], (0, 0)
-    landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache)
-    cfg = RunConfig(model=ModelConfig(jitter=jitter), temporal=temporal_cfg)
+    landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache, every)
+    cfg = RunConfig(model=ModelConfig(jitter=jitter, landmarks_every=str(every)), temporal=temporal_cfg)
     pipeline = Pipeline.from_config(cfg, classifier=classifier, landmarker=landmarks)
     with pipeline, VideoSource(video) as source, pipeline.run(
             (degrade_frame(f, condition) for f in decimate(source, fps)), parallel=parallel) as loop:
