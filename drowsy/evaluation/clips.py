@@ -71,6 +71,7 @@ class ClipPass:
     fps: float | None = None  # None: every decoded frame; else decimated to this rate
     alerts: int = 0  # alert_on events of the run (ordinary blinking must raise none)
     judged: np.ndarray | None = None  # (N,) bool: the gate let the frame through (face, pose, light)
+    landmark_passes: int | None = None  # frames the landmarker ran on (every one unless --landmarks-every)
 
 
 def read_labels(path: str | Path, video_name: str, events_csv: str | Path | None = None) -> Labels:
@@ -188,6 +189,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
             times.append(frame.t)
             rows.append(_features(r))
             judged.append(r.state.closed is not None)
+        passes = len(rows) if loop.tracker is None else loop.tracker.passes
         if rows:
             # End of input one frame after the last: a closure still open covers the last frame.
             events += pipeline.finish(times[-1] + step_s)
@@ -204,7 +206,8 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
                     blinks_ours=blink_frames(events, t, frame_idx), size=size, eyes=eyes,
                     pose=np.stack([np.array(cols[-4], float), np.array(cols[-3], float)], axis=1),
                     mean_gray=np.array(cols[-2], dtype=float), fps=fps,
-                    alerts=sum(e.kind == "alert_on" for e in events), judged=np.array(judged, dtype=bool))
+                    alerts=sum(e.kind == "alert_on" for e in events), judged=np.array(judged, dtype=bool),
+                    landmark_passes=passes)
 
 
 def threshold_blinks(clip: ClipPass, method: str, threshold: float) -> tuple[tuple[int, int], ...]:

@@ -31,7 +31,8 @@ BASELINE_NOTE = ("The baselines' blink thresholds are fitted on the very clips e
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = ("Scores: ours = the runtime's fused p_closed; eyeBlink = mean of eyeBlinkLeft/Right; "
-                "EAR = minus the mean eye aspect ratio; all from one landmarker pass. partial_ambiguous frames "
+                "EAR = minus the mean eye aspect ratio; all from one landmarker pass (with --landmarks-every N > 1 "
+                "the baselines see the newest landmarks, moved). partial_ambiguous frames "
                 "are left out, frames without a face counted. " + BASELINE_NOTE)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", metavar="PATH", help="one clip (labels: --labels, default PATH.eyestate.csv)")
@@ -194,6 +195,11 @@ def main(args: argparse.Namespace) -> int:
     print(f"eye model {classifier.path} (threshold {classifier.threshold:g}), {len(pairs)} clip(s), "
           f"{len({i.person for i in infos.values()})} person(s), jitter {args.jitter}. {BASELINE_NOTE}")
     print(all_tables(results))
+    passes_used = {n: [sum(c.landmark_passes for c, _ in p), sum(len(c.frame) for c, _ in p)]
+                   for n, p in passes.items()}
+    for n, (used, frames) in passes_used.items():
+        if used != frames:  # --landmarks-every N > 1: one in N, plus the early passes the flow asked for
+            print(f"{n}: landmarks on {used} of {frames} frames ({used / frames:.1%}), moved by flow on the rest")
     if args.plots:
         out = Path(args.plots)
         try:
@@ -207,7 +213,7 @@ def main(args: argparse.Namespace) -> int:
         doc = {"model": classifier.describe(), "jitter": args.jitter, "temporal": asdict(temporal),
                "clips": {str(v): asdict(infos[v.name]) for v, _ in pairs},
                "passes": {n: {"condition": DESCRIPTIONS[c], "fps": f, "landmarks_every": e} for n, c, f, e in sets},
-               "baselines": BASELINE_NOTE, "results": results,
+               "baselines": BASELINE_NOTE, "results": results, "landmark_passes": passes_used,
                "blink_recall_by_rate": {n: {m: r["methods"][m]["blinks"]["recall"] for m in METHODS}
                                         for n, r in results.items() if n == "clean" or n.startswith("clean@")}}
         from ..outputs import write_text
