@@ -38,7 +38,7 @@ from .crop import EYE_CORNERS
 ANCHORS = (33, 133, 362, 263, 130, 359, 70, 105, 107, 336, 334, 300, 168, 6, 197, 117, 346)
 CORNERS = tuple(i for pair in EYE_CORNERS for i in pair)
 LK_WIN = (15, 15)
-LK_LEVELS = 3  # pyramid levels: follows ~ 15 * 2**3 px between the two frames compared
+LK_LEVELS = 2  # pyramid levels: follows ~ 15 * 2**2 px between consecutive frames (more: an early pass)
 NO_FACE = LandmarkAge(None, None, None)
 
 
@@ -72,24 +72,25 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
     return m, resid
 
 
-def flow_motion(prev_gray: np.ndarray, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None:
-    """The similarity moving `points` (in prev_gray) to where they are in gray; None when
+def flow_motion(prev_image: np.ndarray, image: np.ndarray, points: np.ndarray,
+                levels: int = LK_LEVELS) -> np.ndarray | None:
+    """The similarity moving `points` (in prev_image) to where they are in image; None when
     uncertain (fewer than FLOW_MIN_POINTS pass the forward-backward check, or a large residual)."""
     import cv2
 
     pts = np.asarray(points, dtype=np.float64)
-    h, w = gray.shape[:2]
-    # Only the region around the points (one rectangle in both frames): the pyramids of a whole
-    # frame cost more than the flow itself.
+    h, w = image.shape[:2]
+    # Only the region around the points (one rectangle in both frames), to gray and into
+    # pyramids: a whole frame would cost more than the flow itself.
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     margin = 0.4 * float(np.max(hi - lo)) + 2 * LK_WIN[0]
     x0, y0 = (int(max(0, min(v, lim - 2))) for v, lim in zip(np.floor(lo - margin), (w, h)))
     x1, y1 = (int(min(lim, max(v, v0 + 2))) for v, v0, lim in zip(np.ceil(hi + margin), (x0, y0), (w, h)))
-    a = np.ascontiguousarray(prev_gray[y0:y1, x0:x1])
-    b = np.ascontiguousarray(gray[y0:y1, x0:x1])
+    a = to_gray(np.ascontiguousarray(prev_image[y0:y1, x0:x1]))
+    b = to_gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
     p0 = (pts - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03)
-    kw = dict(winSize=LK_WIN, maxLevel=LK_LEVELS, criteria=crit)
+    kw = dict(winSize=LK_WIN, maxLevel=levels, criteria=crit)
     p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, None, **kw)
     back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **kw)
     fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
@@ -124,32 +125,32 @@ class EveryN:
         self.landmarks, self.every, self.max_motion = landmarks, every, max_motion
         self._face: Face | None = None
         self._base = None  # (landmarks at the landmark frame, its t)
-        self._gray = None
+        self._image = None
         self._count = every - 1  # frames since the last landmark pass: the first frame gets one
         self.passes = 0
         self.early = 0  # passes before their turn (uncertain or large motion)
 
     def __call__(self, frame: Frame) -> Tracked:
         t0 = perf_counter()
-        gray = to_gray(frame.image)
+        image = frame.image  # to gray only around the face, in flow_motion
         self._count += 1
         if self._count < self.every and self._face is not None:
-            m = flow_motion(self._gray, gray, self._face.landmarks[list(ANCHORS)])
+            m = flow_motion(self._image, image, self._face.landmarks[list(ANCHORS)])
             if m is not None:
                 face = move(self._face, m)
                 shift = corner_shift(self._base[0], face.landmarks)
                 if shift <= self.max_motion * eye_width(self._base[0]):
-                    self._face, self._gray = face, gray
+                    self._face, self._image = face, image
                     age = LandmarkAge(self._count, (frame.t - self._base[1]) * 1e3, shift)
                     return Tracked(face, 0.0, (perf_counter() - t0) * 1e3, age)
             self.early += 1
         elif self._count < self.every:
-            self._gray = gray  # no face: wait for the next pass in turn
+            self._image = image  # no face: wait for the next pass in turn
             return Tracked(None, 0.0, (perf_counter() - t0) * 1e3, NO_FACE)
         motion_ms = (perf_counter() - t0) * 1e3
         face, ms = self.landmarks(frame)
         self.passes += 1
-        self._face, self._gray, self._count = face, gray, 0
+        self._face, self._image, self._count = face, image, 0
         self._base = None if face is None else (face.landmarks, frame.t)
         return Tracked(face, ms, motion_ms, NO_FACE if face is None else LandmarkAge(0, 0.0, 0.0))
 
@@ -163,14 +164,14 @@ class Auto:
     def __init__(self, landmarks):
         self.landmarks = landmarks
         self._cond = threading.Condition()
-        self._job = None  # (frame, gray, loop count) waiting for the landmark thread
-        self._done = None  # (face, ms, frame t, gray, loop count) of the newest finished pass
+        self._job = None  # (frame, image, loop count) waiting for the landmark thread
+        self._done = None  # (face, ms, frame t, image, loop count) of the newest finished pass
         self._busy = False
         self._halt = False
         self._error: BaseException | None = None
         self._face: Face | None = None
         self._base = None  # (landmarks at their frame, its t, its loop count)
-        self._gray = None
+        self._image = None
         self._count = 0
         self.passes = 0
         self.landmarks_ms = 0.0
@@ -183,38 +184,38 @@ class Auto:
                 self._cond.wait_for(lambda: self._halt or self._job is not None)
                 if self._halt:
                     return
-                (frame, gray, count), self._job = self._job, None
+                (frame, image, count), self._job = self._job, None
             try:
                 face, ms = self.landmarks(frame)
             except BaseException as e:  # noqa: BLE001 -- raised on the eye stage's thread
                 face, ms, self._error = None, 0.0, e
             with self._cond:
-                self._done, self._busy = (face, ms, frame.t, gray, count), False
+                self._done, self._busy = (face, ms, frame.t, image, count), False
 
     def __call__(self, frame: Frame) -> Tracked:
         if self._error is not None:
             raise self._error
         t0 = perf_counter()
-        gray = to_gray(frame.image)
+        image = frame.image  # to gray only around the face, in flow_motion
         self._count += 1
         with self._cond:
             done, self._done = self._done, None
             if not self._busy:  # the landmark thread is free: give it this frame
-                self._job, self._busy = (frame, gray, self._count), True
+                self._job, self._busy = (frame, image, self._count), True
                 self._cond.notify_all()
         if done is not None:
-            face, ms, t, then_gray, count = done
+            face, ms, t, then_image, count = done
             self.passes += 1
             self.landmarks_ms += ms
             self._face, self._base = face, None if face is None else (face.landmarks, t, count)
             if face is not None and count != self._count:  # landmarks of an earlier frame: bring them here
-                m = flow_motion(then_gray, gray, face.landmarks[list(ANCHORS)])
+                m = flow_motion(then_image, image, face.landmarks[list(ANCHORS)], levels=LK_LEVELS + 1)
                 self._face = face if m is None else move(face, m)
         elif self._face is not None:
-            m = flow_motion(self._gray, gray, self._face.landmarks[list(ANCHORS)])
+            m = flow_motion(self._image, image, self._face.landmarks[list(ANCHORS)])
             if m is not None:  # uncertain: keep the landmarks where they were until the next pass
                 self._face = move(self._face, m)
-        self._gray = gray
+        self._image = image
         if self._face is None:
             return Tracked(None, 0.0, (perf_counter() - t0) * 1e3, NO_FACE)
         base, t, count = self._base

@@ -12,7 +12,7 @@ import pytest
 
 from drowsy.cli import main
 from drowsy.runtime.crop import EYE_CORNERS, CropSpec, Cropper, crop_eyes
-from drowsy.runtime.track import ANCHORS, Auto, EveryN, flow_motion, move, to_gray
+from drowsy.runtime.track import ANCHORS, EveryN, flow_motion, move
 from drowsy.types import Face, Frame
 
 CLIP = "videos/grid/brbk7n.mpg"  # 75 frames, one blink
@@ -62,7 +62,7 @@ def test_flow_moves_the_landmarks_with_the_face(still, dx, dy, roll):
     m = cv2.getRotationMatrix2D((320, 240), roll, 1.0)
     m[:, 2] += (dx, dy)
     moved_image = shifted(image, m)
-    est = flow_motion(to_gray(image), to_gray(moved_image), face.landmarks[list(ANCHORS)])
+    est = flow_motion(image, moved_image, face.landmarks[list(ANCHORS)])
     assert est is not None
     got, want = move(face, est).landmarks, truth(face, m).landmarks
     assert np.abs(got[CORNERS] - want[CORNERS]).max() < 0.5  # px, after moves of 5-14 px
