@@ -3,7 +3,8 @@
 Each value gets a fresh pipeline and source (the landmarker's VIDEO-mode clock starts again)
 and the same warm-up and measured frames as the main table. Eye-state FPS: results (eye crops
 and scores, one per frame) per second of wall time; landmark FPS: landmarker passes per second
-over the same span. On a file they run as fast as the box goes; for a small box, run the
+over the same span; CPU ms / frame: the process's CPU time (every thread) over the same span per
+frame, which other jobs on a shared machine disturb far less than the wall-clock rates. On a file they run as fast as the box goes; for a small box, run the
 whole command under `taskset -c 0` (one core), as docs/speed.md does.
 """
 
@@ -47,6 +48,7 @@ def every_rows(args, cfg, source, measure) -> list[dict]:
         stages = {k: summary_ms(v)["mean_ms"] for k, v in m["times"].items()}
         rows.append({"every": every, "eye_fps": m["fps"], "landmark_fps": m["landmark_fps"],
                      "landmark_passes": m["landmark_passes"], "frames": m["frames"], "faces": m["faces"],
+                     "cpu_ms_per_frame": m["cpu_ms_per_frame"],
                      "mean_ms": stages, "cores": _cores()})
     return rows
 
@@ -63,13 +65,14 @@ def _cores() -> int | None:
 def every_table(rows: list[dict]) -> str:
     cores = rows[0]["cores"] if rows else None
     out = [f"landmarks on some frames (--landmarks-every), {cores} core(s) usable by this process:",
-           "| --landmarks-every | eye-state FPS | landmark FPS | landmark passes / frame | "
-           "mean motion ms / frame | mean crop + classify ms / frame |", "|---|---:|---:|---:|---:|---:|"]
+           "| --landmarks-every | eye-state FPS | landmark FPS | landmark passes / frame | CPU ms / frame (all threads) | "
+           "mean motion ms / frame | mean crop + classify ms / frame |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         p = r["mean_ms"]
         eye = None if p.get("crop") is None else p["crop"] + (p.get("classify") or 0.0)
         out.append(f"| {r['every']} | {r['eye_fps']:.1f} | {r['landmark_fps']:.1f} | "
-                   f"{r['landmark_passes'] / max(1, r['frames']):.3f} | {_f(p.get('motion'))} | {_f(eye)} |")
+                   f"{r['landmark_passes'] / max(1, r['frames']):.3f} | {r['cpu_ms_per_frame']:.2f} | "
+                   f"{_f(p.get('motion'))} | {_f(eye)} |")
     return "\n".join(out)
 
 
