@@ -226,8 +226,11 @@ class FrameLoop:
             self._put(outbox, _End(e))
 
     def _parallel(self) -> Iterator[Step]:
-        read_q = _Mailbox() if self.live else queue.Queue(QUEUE_SIZE)
-        done_q = queue.Queue(1 if self.live else QUEUE_SIZE)
+        # With --landmarks-every N the landmark stage takes one long turn every N frames: room for
+        # N frames lets the reader and the eye stage work on through it instead of waiting.
+        size = QUEUE_SIZE + (getattr(self.tracker, "every", 0) or 0)
+        read_q = _Mailbox() if self.live else queue.Queue(size)
+        done_q = queue.Queue(1 if self.live else size)
         self._queues = [read_q, done_q]
         for name, inbox, outbox in (("reader", None, read_q), ("landmarks", read_q, done_q)):
             t = threading.Thread(target=self._worker, args=(inbox, outbox), name=f"drowsy-{name}",
