@@ -18,6 +18,10 @@ landmarks stage sits a one-frame mailbox where the newest frame wins; a frame re
 the landmarker took it is counted in `FrameLoop.dropped` (on top of the source's own
 `.dropped`). Files are never dropped from: the reader waits instead.
 
+With --landmarks-every N > 1 or auto, the landmarks stage is a tracker (track.py): the
+landmarker on some frames, the newest landmarks moved by optical flow on the others; the rest of
+the loop is unchanged, and each result carries its landmarks' age (FrameResult.landmarks_age).
+
 An error in a worker thread is raised on the caller's thread, after the frames before it were
 yielded, as in a serial run. `stop` (a threading.Event) is checked at least every 0.1 s;
 closing the loop stops and joins the threads.
