@@ -128,7 +128,7 @@ def test_auto_never_makes_the_eye_stage_wait(still, tiny_model):
     from drowsy.settings import TemporalConfig
 
     image, face = still
-    slow = TrueLandmarker(face, wait_s=0.25)  # 4 landmark passes a second
+    slow = TrueLandmarker(face, wait_s=0.5)  # 2 landmark passes a second, a camera at 25 FPS
     clf = EyeClassifier(tiny_model)
     pipeline = Pipeline(lambda frame: slow(frame)[0], Cropper(clf.spec, 2), clf, monitor_for(TemporalConfig(), clf))
     pipeline.landmarks_every = "auto"
@@ -144,12 +144,12 @@ def test_auto_never_makes_the_eye_stage_wait(still, tiny_model):
         results = [s.result for s in loop if s.result is not None]
     wall = time.perf_counter() - t0
     assert [r.frame.index for r in results] == list(range(40))  # every frame, in order
-    assert wall < 40 * 0.25 / 2  # far less than one landmark pass per frame would take
-    assert len(slow.calls) < 20
-    # No frame waited for a landmark pass (0.25 s): each came out soon after it was read.
-    assert max(r.timings_ms["latency"] for r in results) < 150
+    assert wall < 40 * 0.5 / 4  # far less than one landmark pass per frame would take
+    assert len(slow.calls) <= 5
+    # No frame waited for a landmark pass (0.5 s): each came out soon after it was read.
+    assert max(r.timings_ms["latency"] for r in results) < 250
     with_face = [r for r in results if r.face is not None]
-    assert results[0].face is None and len(with_face) >= 25  # from the first pass on, every frame
+    assert results[0].face is None and len(with_face) >= 20  # from the first pass on, every frame
     assert max(r.landmarks_age.frames for r in with_face) >= 2  # moved across several frames
     for r in with_face:  # ... and moved onto the eyes of their own frame
         want = truth(face, motion(r.frame.t)).landmarks[CORNERS]
