@@ -56,7 +56,7 @@ def cache_key(video: Path, condition: str, fps: float | None, landmarker: Path, 
              getattr(mediapipe, "__version__", "?"), "one face tracked"]
     if every > 1:  # which frames get a pass depends on the flow and its limits (runtime/track.py)
         parts += [f"every {every}", str((default_of("track_max_motion"), FLOW_FB_MAX_PX, FLOW_MIN_POINTS,
-                                         FLOW_RESIDUAL_MAX_PX)), "flow v1"]
+                                         FLOW_RESIDUAL_MAX_PX)), "flow v2"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
