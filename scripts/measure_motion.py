@@ -9,8 +9,10 @@ widths, misses (method gave up: an early pass), and ms per estimate (one run, th
 interleaved, so their ratio is fair on a shared machine).
 
 Methods:
-- lk: runtime/track.py's: Lucas-Kanade flow of 17 head-rigid points, forward-backward
-  checked, one similarity (rotation, scale, shift) for all landmarks;
+- lk: runtime/track.py's: Lucas-Kanade flow of 17 head-rigid points (11x11 window),
+  forward-backward checked, one similarity (rotation, scale, shift) for all landmarks;
+- lk-w15: the same with a 15x15 window; lk-10pts: only 10 of the points (eye corners, outer
+  eye, inner brows, nose bridge);
 - phase: phase correlation (cv2.phaseCorrelate, Hanning window) of a square around each eye
   (2 eye widths), each eye's landmarks shifted by its own shift (no roll);
 - none: the landmarks left where they were (what the eye stage would use without motion).
@@ -69,11 +71,25 @@ def lk(prev_gray, gray, lm):
     return (lm.astype(np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
 
+def lk_w15(prev_gray, gray, lm):
+    from drowsy.runtime.track import ANCHORS, flow_motion
+
+    m = flow_motion(prev_gray, gray, lm[list(ANCHORS)], win=(15, 15))
+    return None if m is None else (lm.astype(np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
+def lk_10pts(prev_gray, gray, lm):
+    from drowsy.runtime.track import flow_motion
+
+    m = flow_motion(prev_gray, gray, lm[[33, 133, 362, 263, 130, 359, 107, 336, 168, 6]])
+    return None if m is None else (lm.astype(np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
 def none(prev_gray, gray, lm):
     return lm
 
 
-METHODS = {"lk": lk, "phase": phase, "none": none}
+METHODS = {"lk": lk, "lk-w15": lk_w15, "lk-10pts": lk_10pts, "phase": phase, "none": none}
 
 
 def clip_landmarks(video: Path, condition: str, landmarker: Path):

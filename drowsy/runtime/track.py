@@ -73,7 +73,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def flow_motion(prev_image: np.ndarray, image: np.ndarray, points: np.ndarray,
-                levels: int = LK_LEVELS) -> np.ndarray | None:
+                levels: int = LK_LEVELS, win: tuple[int, int] = LK_WIN) -> np.ndarray | None:
     """The similarity moving `points` (in prev_image) to where they are in image; None when
     uncertain (fewer than FLOW_MIN_POINTS pass the forward-backward check, or a large residual)."""
     import cv2
@@ -83,14 +83,14 @@ def flow_motion(prev_image: np.ndarray, image: np.ndarray, points: np.ndarray,
     # Only the region around the points (one rectangle in both frames), to gray and into
     # pyramids: a whole frame would cost more than the flow itself.
     lo, hi = pts.min(axis=0), pts.max(axis=0)
-    margin = 0.4 * float(np.max(hi - lo)) + 2 * LK_WIN[0]
+    margin = 0.4 * float(np.max(hi - lo)) + 2 * win[0]
     x0, y0 = (int(max(0, min(v, lim - 2))) for v, lim in zip(np.floor(lo - margin), (w, h)))
     x1, y1 = (int(min(lim, max(v, v0 + 2))) for v, v0, lim in zip(np.ceil(hi + margin), (x0, y0), (w, h)))
     a = to_gray(np.ascontiguousarray(prev_image[y0:y1, x0:x1]))
     b = to_gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
     p0 = (pts - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03)
-    kw = dict(winSize=LK_WIN, maxLevel=levels, criteria=crit)
+    kw = dict(winSize=win, maxLevel=levels, criteria=crit)
     p1, st1, _ = cv2.calcOpticalFlowPyrLK(a, b, p0, None, **kw)
     back, st2, _ = cv2.calcOpticalFlowPyrLK(b, a, p1, None, **kw)
     fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1)
