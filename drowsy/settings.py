@@ -109,6 +109,12 @@ class ModelConfig:
                          "(1: the first face found is tracked)", metavar="N", limits=(1, 8, False, False))
     parallel: bool = setting(True, "decode, landmarks and the rest overlap in threads "
                              "(--no-parallel: one after another, for debugging)")
+    # The landmarker is ~85 % of a frame's time on 2 cores (docs/speed.md). Flow (runtime/track.py)
+    # moves landmarks rigidly in the image plane, which a head turn is not: track_max_motion, our choice.
+    landmarks_every: str = setting("1", "landmarks on one frame in N (1-30), eye stage on every frame (landmarks moved "
+                                   "by optical flow); auto: landmarks on their own thread", metavar="N|auto")
+    track_max_motion: float = setting(0.5, "with --landmarks-every N: landmarks early once the eyes moved W eye "
+                                      "widths since the last ones", metavar="W", limits=(0.0, 10.0, True, False))
 
 
 @dataclass(frozen=True)
@@ -231,3 +237,8 @@ LIMITS = {name: f.metadata["limits"] for name, f in FIELDS.items() if f.metadata
 def default_of(name: str):
     f = FIELDS[name]
     return f.default if f.default is not MISSING else None
+
+
+# Our choices: at most a second between passes at 30 FPS (drift); runtime/track.py's flow checks:
+# a point's forward-backward miss px, fewer points or a larger RMS fit residual px = uncertain.
+LANDMARKS_EVERY_MAX, FLOW_FB_MAX_PX, FLOW_MIN_POINTS, FLOW_RESIDUAL_MAX_PX = 30, 1.0, 6, 1.5

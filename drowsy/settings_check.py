@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 
-from .settings import (FIELDS, SECTIONS, STREAM_SCHEMES, MqttConfig, RunConfig, ServeConfig, SourceConfig,
-                       TemporalConfig)
+from .settings import (FIELDS, LANDMARKS_EVERY_MAX, SECTIONS, STREAM_SCHEMES, MqttConfig, RunConfig, ServeConfig,
+                       SourceConfig, TemporalConfig)
 
 
 def range_problem(value, limits: tuple) -> str | None:
@@ -27,6 +27,10 @@ def range_problem(value, limits: tuple) -> str | None:
 
 def problem(name: str, value) -> str | None:
     """Why one value of the field `name` is invalid (by its choices or limits), or None."""
+    if name == "landmarks_every":  # "auto" or a whole number of frames
+        text = str(value).strip().lower()
+        ok = text == "auto" or (text.isdigit() and 1 <= int(text) <= LANDMARKS_EVERY_MAX)
+        return None if ok else f"must be auto or a whole number from 1 to {LANDMARKS_EVERY_MAX}"
     meta = FIELDS[name].metadata
     if meta.get("choices"):
         return None if value in meta["choices"] else f"must be one of {', '.join(meta['choices'])}"

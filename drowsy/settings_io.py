@@ -159,6 +159,8 @@ def _type_problem(name: str, value) -> str | None:
     t = str(FIELDS[name].type)
     if t.startswith("bool"):
         return None if isinstance(value, bool) else "must be true or false"
+    if name == "landmarks_every" and isinstance(value, int) and not isinstance(value, bool):
+        return None  # `landmarks_every = 6` as well as "6" or "auto"
     if isinstance(value, bool):
         return "must be a number" if not t.startswith("str") else "must be a string"
     if t.startswith("int"):

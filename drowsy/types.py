@@ -118,6 +118,16 @@ class Drowsiness:
 
 
 @dataclass(frozen=True)
+class LandmarkAge:
+    """With --landmarks-every N or auto: how old a frame's landmarks are and how far optical flow
+    moved them since the landmarker's pass (None: no face). Frames are those the loop saw."""
+
+    frames: int | None
+    ms: float | None
+    moved_px: float | None
+
+
+@dataclass(frozen=True)
 class FrameResult:
     """Everything the pipeline knows about one frame, with per-stage timings in ms."""
 
@@ -127,11 +137,12 @@ class FrameResult:
     scores: EyeScores | None
     state: Drowsiness
     timings_ms: Mapping[str, float]
+    landmarks_age: LandmarkAge | None = None  # None: landmarks on every frame (--landmarks-every 1)
 
     def to_json(self) -> dict:
         """The per-frame record of `drowsy run --out` (one JSON object per line)."""
         p = None if self.scores is None else [round(float(v), 5) for v in self.scores.p_closed]
-        return {
+        record = {
             "frame": self.frame.index,
             "t": round(self.frame.t, 4),
             "face": self.face is not None,
@@ -145,3 +156,9 @@ class FrameResult:
             **({} if self.state.attention is None else self.state.attention.to_json()),
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }
+        age = self.landmarks_age
+        if age is not None:  # only with --landmarks-every N > 1 or auto: N = 1 records stay as they were
+            record["landmarks_age_frames"] = age.frames
+            record["landmarks_age_ms"] = None if age.ms is None else round(age.ms, 1)
+            record["landmarks_moved_px"] = None if age.moved_px is None else round(age.moved_px, 2)
+        return record

@@ -220,3 +220,14 @@ def test_docs_defaults_table_matches_the_settings():
         assert numbers[:len(wanted)] == pytest.approx(wanted), row
         checked += len(wanted)
     assert checked >= 12
+
+
+def test_landmarks_every_takes_a_number_or_auto_from_flags_and_toml(tmp_path):
+    assert cfg_of([]).model.landmarks_every == "1"
+    assert cfg_of(["--landmarks-every", "auto"]).model.landmarks_every == "auto"
+    assert str(cfg_of(["--config", write(tmp_path, "[model]\nlandmarks_every = 6\n")]).model.landmarks_every) == "6"
+    assert cfg_of(["--config", write(tmp_path, '[model]\nlandmarks_every = "auto"\n')]).model.landmarks_every == "auto"
+    with pytest.raises(UsageError, match=r"landmarks_every in .*run.toml must be auto or a whole number from 1 to 30"):
+        cfg_of(["--config", write(tmp_path, "[model]\nlandmarks_every = 0\n")])
+    with pytest.raises(UsageError, match=r"^--landmarks-every must be auto"):
+        cfg_of(["--landmarks-every", "every"])

@@ -61,6 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serial", action="store_true", help="stages one after another instead of overlapping")
     p.add_argument("--micro", choices=("all", "ours", "none"), default="all",
                    help="classifier micro-benchmark: ours and ResNet-18 (all), ours only, or none")
+    p.add_argument("--landmarks-every", default="1", metavar="N,...",
+                   help="also time these --landmarks-every values (e.g. 1,2,4,6,auto): eye-state FPS and "
+                   "landmark FPS of each, a table of its own (1)")
     p.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
 
 
@@ -112,8 +115,10 @@ def _source(args, n: int):
 def measure(pipeline, frames, warmup: int, n: int, parallel: bool = True) -> dict:
     """Run warmup + n frames through the frame loop; per-stage times of the n measured ones,
     end-to-end FPS and the live frames dropped."""
+    from .benchrates import landmark_passes as _passes
+
     times = {k: [] for k in STAGES}
-    faces, seen, size = 0, 0, None
+    faces, seen, size, passes0, cpu0 = 0, 0, None, 0, time.process_time()
     wall0 = time.perf_counter()
     with pipeline.run(frames, parallel=parallel) as loop:
         for step in loop:
@@ -122,23 +127,29 @@ def measure(pipeline, frames, warmup: int, n: int, parallel: bool = True) -> dic
                 continue
             seen += 1
             if seen <= warmup:
-                wall0 = time.perf_counter()
+                wall0, cpu0 = time.perf_counter(), time.process_time()
+                passes0 = _passes(loop, seen)
                 continue
             size = (int(r.frame.image.shape[1]), int(r.frame.image.shape[0]))
             t = r.timings_ms
             times["decode"].append(t.get("decode", t.get("capture")))
             for k in STAGES[1:]:
                 times[k].append(t[k])
+            if "motion" in t:  # --landmarks-every N > 1 or auto: the optical flow
+                times.setdefault("motion", []).append(t["motion"])
             faces += r.face is not None
             if seen >= warmup + n:
                 break
         dropped = loop.dropped + getattr(loop.source, "dropped", 0)
+        passes = _passes(loop, seen) - passes0
     measured = len(times["total"])
     if measured == 0:
         raise DrowsyError(f"the source ended within the {warmup} warm-up frames: nothing measured")
-    wall_s = time.perf_counter() - wall0
-    return {"times": times, "frames": measured, "faces": faces, "wall_s": wall_s,
-            "fps": measured / wall_s, "size": size, "dropped": dropped}
+    wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+    return {"cpu_ms_per_frame": cpu_s * 1e3 / measured, "times": times, "frames": measured, "faces": faces, "wall_s": wall_s,
+            "fps": measured / wall_s, "size": size, "dropped": dropped,
+            "landmark_passes": passes, "landmark_fps": passes / wall_s}
+
 
 
 def _load() -> float | None:
@@ -196,6 +207,9 @@ def _check(args) -> None:
         why = problem(name, getattr(args, name))
         if why:
             raise UsageError(f"--{name} {why}, got {getattr(args, name)}")
+    from .benchrates import parse_every
+
+    parse_every(args.landmarks_every)
     if not 0 <= args.threads <= 256:  # more can exhaust the machine (and hang at exit)
         raise UsageError(f"--threads must be 0..256, got {args.threads}")
 
@@ -271,7 +285,13 @@ def main(args: argparse.Namespace) -> int:
            "gpu": gpu_name(), "device": args.device,
            "providers": classifier.providers, "available_providers": available, "versions": versions(),
            "eye_model": str(classifier.path), "classifier": rows, "notes": notes}
+    if args.landmarks_every != "1":
+        from .benchrates import every_rows, every_table
+
+        doc["landmarks_every"] = every_rows(args, cfg, _source, measure)
     print(markdown(doc))
+    if doc.get("landmarks_every"):
+        print("\n" + every_table(doc["landmarks_every"]))
     if args.json:
         from ..outputs import write_text
 

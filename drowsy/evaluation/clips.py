@@ -72,6 +72,7 @@ class ClipPass:
     alerts: int = 0  # alert_on events of the run (ordinary blinking must raise none)
     driver_events: int = 0  # head_drop, slump, looking_down events (none expected on ordinary clips)
     judged: np.ndarray | None = None  # (N,) bool: the gate let the frame through (face, pose, light)
+    landmark_passes: int | None = None  # frames the landmarker ran on (every one unless --landmarks-every)
 
 
 def read_labels(path: str | Path, video_name: str, events_csv: str | Path | None = None) -> Labels:
@@ -165,8 +166,9 @@ def _features(r) -> tuple:
 
 def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jitter: int,
              temporal_cfg, fps: float | None = None, cache: Path | None = None,
-             parallel: bool = True) -> ClipPass:
-    """Decode, degrade, decimate and run the whole pipeline once; collect every score per frame."""
+             parallel: bool = True, every: int = 1) -> ClipPass:
+    """Decode, degrade, decimate and run the whole pipeline once; collect every score per frame.
+    every > 1: landmarks on one frame in `every` (and early), moved by flow between (runtime/track.py)."""
     from ..runtime.capture import VideoSource
     from .degrade import degrade_frame
     from .passes import decimate, landmark_stage
@@ -174,8 +176,8 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
     from ..settings import ModelConfig, RunConfig
 
     index, times, rows, judged, events, size = [], [], [], [], [], (0, 0)
-    landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache)
-    cfg = RunConfig(model=ModelConfig(jitter=jitter), temporal=temporal_cfg)
+    landmarks, save = landmark_stage(video, condition, fps, landmarker_path, cache, every)
+    cfg = RunConfig(model=ModelConfig(jitter=jitter, landmarks_every=str(every)), temporal=temporal_cfg)
     pipeline = Pipeline.from_config(cfg, classifier=classifier, landmarker=landmarks)
     with pipeline, VideoSource(video) as source, pipeline.run(
             (degrade_frame(f, condition) for f in decimate(source, fps)), parallel=parallel) as loop:
@@ -188,6 +190,7 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
             times.append(frame.t)
             rows.append(_features(r))
             judged.append(r.state.closed is not None)
+        passes = len(rows) if loop.tracker is None else loop.tracker.passes
         if rows:
             # End of input one frame after the last: a closure still open covers the last frame.
             events += pipeline.finish(times[-1] + step_s)
@@ -205,7 +208,8 @@ def run_clip(video: Path, condition: str, classifier, landmarker_path: Path, jit
                     pose=np.stack([np.array(cols[-4], float), np.array(cols[-3], float)], axis=1),
                     mean_gray=np.array(cols[-2], dtype=float), fps=fps,
                     alerts=sum(e.kind == "alert_on" for e in events), judged=np.array(judged, dtype=bool),
-                    driver_events=sum(e.kind in ("head_drop", "slump", "looking_down") for e in events))
+                    driver_events=sum(e.kind in ("head_drop", "slump", "looking_down") for e in events),
+                    landmark_passes=passes)
 
 
 def threshold_blinks(clip: ClipPass, method: str, threshold: float) -> tuple[tuple[int, int], ...]:

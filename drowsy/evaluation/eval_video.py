@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DrowsyError, UsageError
-from ..settings import DEVICES
+from ..settings import DEVICES, LANDMARKS_EVERY_MAX
 from ..settings_check import problem
 from .clips import LABEL_SUFFIX, METHODS, ClipPass, Labels, clip_info, find_pairs, read_labels, run_clip
 from .summary import frame_table, summarise
@@ -32,7 +32,8 @@ BASELINE_NOTE = ("The baselines' blink thresholds are fitted on the very clips e
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = ("Scores: ours = the runtime's fused p_closed; eyeBlink = mean of eyeBlinkLeft/Right; "
-                "EAR = minus the mean eye aspect ratio; all from one landmarker pass. partial_ambiguous frames "
+                "EAR = minus the mean eye aspect ratio; all from one landmarker pass (with --landmarks-every N > 1 "
+                "the baselines see the newest landmarks, moved). partial_ambiguous frames "
                 "are left out, frames without a face counted. " + BASELINE_NOTE)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--video", metavar="PATH", help="one clip (labels: --labels, default PATH.eyestate.csv)")
@@ -48,9 +49,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(000001,grid:brbk7n,dinoman:example; a ZJU person is the first 6 characters)")
     p.add_argument("--events", metavar="CSV", help="blink events (default: blink_events.csv beside the labels)")
     p.add_argument("--conditions", default="clean,dark,lowres,blurgray",
-                   help="comma-separated, from clean, dark, lowres, blurgray (default: all)")
+                   help="comma-separated, from clean, dark, lowres, blurgray, sway (synthetic head motion) "
+                   "(default: all but sway)")
     p.add_argument("--rates", default="15,6", metavar="FPS,...",
                    help="also run the clean clips decimated to these frame rates (default 15,6; '' for none)")
+    p.add_argument("--landmarks-every", default="1", metavar="N,...",
+                   help="also run every condition with landmarks on one frame in N and the eye stage on every "
+                   "frame (landmarks moved by optical flow, as drowsy run --landmarks-every N); default 1")
     p.add_argument("--model", metavar="PATH", help="eye model .onnx (default: the bundled one)")
     p.add_argument("--landmarker", metavar="PATH", help="face landmarker .task file")
     p.add_argument("--device", default="cpu", choices=DEVICES,
@@ -91,8 +96,9 @@ def _pairs(args) -> list[tuple[Path, Path]]:
     return [(video, labels)]
 
 
-def pass_sets(conditions_arg: str, rates_arg: str) -> list[tuple[str, str, float | None]]:
-    """(name, condition, fps or None) of every pass set asked for; UsageError on a bad value."""
+def pass_sets(conditions_arg: str, rates_arg: str, every_arg: str = "1") -> list[tuple[str, str, float | None, int]]:
+    """(name, condition, fps or None, landmarks every N frames) of every pass set asked for;
+    UsageError on a bad value. N > 1 sets are named "<condition>:every<N>"."""
     from .degrade import CONDITIONS
 
     conditions = [c.strip() for c in conditions_arg.split(",") if c.strip()]
@@ -106,10 +112,17 @@ def pass_sets(conditions_arg: str, rates_arg: str) -> list[tuple[str, str, float
         raise UsageError(f"--rates must be comma-separated frame rates, got {rates_arg!r}") from None
     if any(not 0.5 <= r <= 1000 for r in rates):
         raise UsageError(f"--rates must lie between 0.5 and 1000 frames per second, got {rates_arg!r}")
-    out = [(c, c, None) for c in conditions]
+    try:
+        every = [int(n) for n in every_arg.split(",") if n.strip()] or [1]
+    except ValueError:
+        every = [0]
+    if any(not 1 <= n <= LANDMARKS_EVERY_MAX for n in every):
+        raise UsageError(f"--landmarks-every must be comma-separated whole numbers from 1 to {LANDMARKS_EVERY_MAX}, "
+                         f"got {every_arg!r}")
+    out = [(c if n == 1 else f"{c}:every{n}", c, None, n) for c in conditions for n in sorted(set(every))]
     if rates and "clean" not in conditions:
         raise UsageError("--rates decimates the clean clips: include clean in --conditions, or pass --rates ''")
-    return out + [(f"clean@{r:g}fps", "clean", r) for r in rates]
+    return out + [(f"clean@{r:g}fps", "clean", r, 1) for r in rates]
 
 
 def cache_folder(arg: str | None) -> Path | None:
@@ -128,11 +141,12 @@ def collect(pairs, sets, classifier, landmarker: Path, jitter: int, temporal, ca
     """Every clip through the pipeline once per pass set: {name: [(ClipPass, Labels)]}."""
     labels = [read_labels(lab, video.name, events_csv) for video, lab in pairs]
     out = {}
-    for name, cond, fps in sets:
+    for name, cond, fps, every in sets:
         out[name] = []
         for (video, _), lab in zip(pairs, labels):
             print(f"  {name:12s} {video.name}", file=sys.stderr, flush=True)
-            out[name].append((run_clip(video, cond, classifier, landmarker, jitter, temporal, fps, cache), lab))
+            out[name].append((run_clip(video, cond, classifier, landmarker, jitter, temporal, fps, cache,
+                                       every=every), lab))
     return out
 
 
@@ -176,12 +190,12 @@ def main(args: argparse.Namespace) -> int:
         from .scenario_eval import main as scenarios_main
 
         return scenarios_main(args)
-    sets = pass_sets(args.conditions, args.rates)
+    sets = pass_sets(args.conditions, args.rates, args.landmarks_every)
     why = problem("jitter", args.jitter)
     if why:
         raise UsageError(f"--jitter {why}, got {args.jitter}")
     pairs = _pairs(args)
-    _check_outputs(args, pairs, [name for name, _, _ in sets])
+    _check_outputs(args, pairs, [s[0] for s in sets])
     cache = cache_folder(args.cache)
     classifier = EyeClassifier(args.model or default_eye_model(), device=args.device)
     temporal = resolve_section(args, "temporal")
@@ -192,6 +206,11 @@ def main(args: argparse.Namespace) -> int:
     print(f"eye model {classifier.path} (threshold {classifier.threshold:g}), {len(pairs)} clip(s), "
           f"{len({i.person for i in infos.values()})} person(s), jitter {args.jitter}. {BASELINE_NOTE}")
     print(all_tables(results))
+    passes_used = {n: [sum(c.landmark_passes for c, _ in p), sum(len(c.frame) for c, _ in p)]
+                   for n, p in passes.items()}
+    for n, (used, frames) in passes_used.items():
+        if used != frames:  # --landmarks-every N > 1: one in N, plus the early passes the flow asked for
+            print(f"{n}: landmarks on {used} of {frames} frames ({used / frames:.1%}), moved by flow on the rest")
     if args.plots:
         out = Path(args.plots)
         try:
@@ -204,8 +223,8 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         doc = {"model": classifier.describe(), "jitter": args.jitter, "temporal": asdict(temporal),
                "clips": {str(v): asdict(infos[v.name]) for v, _ in pairs},
-               "passes": {n: {"condition": DESCRIPTIONS[c], "fps": f} for n, c, f in sets},
-               "baselines": BASELINE_NOTE, "results": results,
+               "passes": {n: {"condition": DESCRIPTIONS[c], "fps": f, "landmarks_every": e} for n, c, f, e in sets},
+               "baselines": BASELINE_NOTE, "results": results, "landmark_passes": passes_used,
                "blink_recall_by_rate": {n: {m: r["methods"][m]["blinks"]["recall"] for m in METHODS}
                                         for n, r in results.items() if n == "clean" or n.startswith("clean@")}}
         from ..outputs import write_text

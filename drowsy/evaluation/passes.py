@@ -45,13 +45,18 @@ def decimate(frames, fps: float | None):
 
 
 
-def cache_key(video: Path, condition: str, fps: float | None, landmarker: Path) -> str:
+def cache_key(video: Path, condition: str, fps: float | None, landmarker: Path, every: int = 1) -> str:
     import mediapipe
+
+    from ..settings import FLOW_FB_MAX_PX, FLOW_MIN_POINTS, FLOW_RESIDUAL_MAX_PX, default_of
 
     # "one face tracked": Landmarker's default since issue 12 (passes recorded while it asked for
     # two faces, detecting on every frame, must not be replayed).
     parts = [sha256_of(video), condition, "native" if fps is None else f"{fps:g}", sha256_of(landmarker),
              getattr(mediapipe, "__version__", "?"), "one face tracked"]
+    if every > 1:  # which frames get a pass depends on the flow and its limits (runtime/track.py)
+        parts += [f"every {every}", str((default_of("track_max_motion"), FLOW_FB_MAX_PX, FLOW_MIN_POINTS,
+                                         FLOW_RESIDUAL_MAX_PX)), "flow v2"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
@@ -115,13 +120,16 @@ class ReplayLandmarker:
 
 
 def landmark_stage(video: Path, condition: str, fps: float | None, landmarker_path: Path,
-                   cache: Path | None):
+                   cache: Path | None, every: int = 1):
     """(landmark stage, save) for one clip pass: a replay when cached, else the real landmarker
-    recording what it returns; call save() after the whole pass to store a new recording."""
+    recording what it returns; call save() after the whole pass to store a new recording.
+    every > 1: the frames the tracker asked landmarks for (one in N, and early), a real
+    VIDEO-mode pass over just those frames; the flow is deterministic, so a replay asks for
+    the same frames."""
     from ..runtime.landmarks import Landmarker
 
     if cache is not None:
-        path = Path(cache) / f"{video.name}.{cache_key(video, condition, fps, landmarker_path)}.npz"
+        path = Path(cache) / f"{video.name}.{cache_key(video, condition, fps, landmarker_path, every)}.npz"
         if path.is_file():
             try:
                 return ReplayLandmarker(path), lambda: None

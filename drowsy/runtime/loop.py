@@ -18,6 +18,10 @@ landmarks stage sits a one-frame mailbox where the newest frame wins; a frame re
 the landmarker took it is counted in `FrameLoop.dropped` (on top of the source's own
 `.dropped`). Files are never dropped from: the reader waits instead.
 
+With --landmarks-every N > 1 or auto, the landmarks stage is a tracker (track.py): the
+landmarker on some frames, the newest landmarks moved by optical flow on the others; the rest of
+the loop is unchanged, and each result carries its landmarks' age (FrameResult.landmarks_age).
+
 An error in a worker thread is raised on the caller's thread, after the frames before it were
 yielded, as in a serial run. `stop` (a threading.Event) is checked at least every 0.1 s;
 closing the loop stops and joins the threads.
@@ -56,12 +60,13 @@ class Step:
 class _Item:
     """What travels between the stages: a read (frame or none), its events, then its face."""
 
-    __slots__ = ("frame", "capture_ms", "captured", "events", "face", "landmarks_ms")
+    __slots__ = ("frame", "capture_ms", "captured", "events", "face", "landmarks_ms", "motion_ms", "age")
 
     def __init__(self, frame, capture_ms, captured, events):
         self.frame, self.capture_ms, self.captured, self.events = frame, capture_ms, captured, events
         self.face: Face | None = None
-        self.landmarks_ms = 0.0
+        self.landmarks_ms = self.motion_ms = 0.0
+        self.age = None  # a LandmarkAge with --landmarks-every N > 1 or auto
 
 
 class _End:
@@ -131,6 +136,10 @@ class FrameLoop:
         self._halt = threading.Event()  # tells the workers to finish
         self._threads: list[threading.Thread] = []
         self._queues: list = []
+        # --landmarks-every N > 1 or auto: landmarks on some frames, moved by flow (track.py)
+        from .track import tracker_for
+
+        self.tracker = tracker_for(pipeline)
 
     @property
     def dropped(self) -> int:
@@ -150,7 +159,10 @@ class FrameLoop:
         return _Item(frame, capture_ms, captured, events)
 
     def _landmarks(self, item: _Item) -> _Item:
-        if item.frame is not None:
+        if item.frame is not None and self.tracker is not None:
+            tr = self.tracker(item.frame)
+            item.face, item.landmarks_ms, item.motion_ms, item.age = tr.face, tr.landmarks_ms, tr.motion_ms, tr.age
+        elif item.frame is not None:
             item.face, item.landmarks_ms = self.pipeline.landmarks(item.frame)
         return item
 
@@ -169,9 +181,12 @@ class FrameLoop:
                 events += gap.events
             return Step(None, tuple(events), gap)
         result = self.pipeline.assess(item.frame, item.face, item.landmarks_ms)
-        timings = {self.timing_key: item.capture_ms, **result.timings_ms,
-                   "latency": (time.monotonic() - item.captured) * 1e3}
-        return Step(replace(result, timings_ms=timings), tuple(events))
+        timings = {self.timing_key: item.capture_ms, **result.timings_ms}
+        if self.tracker is not None:  # the flow that moved the landmarks (or decided on a pass)
+            timings["motion"] = item.motion_ms
+            timings["total"] += item.motion_ms
+        timings["latency"] = (time.monotonic() - item.captured) * 1e3
+        return Step(replace(result, timings_ms=timings, landmarks_age=item.age), tuple(events))
 
     # -- serial ----------------------------------------------------------------------------
     def _serial(self) -> Iterator[Step]:
@@ -215,8 +230,11 @@ class FrameLoop:
             self._put(outbox, _End(e))
 
     def _parallel(self) -> Iterator[Step]:
-        read_q = _Mailbox() if self.live else queue.Queue(QUEUE_SIZE)
-        done_q = queue.Queue(1 if self.live else QUEUE_SIZE)
+        # With --landmarks-every N the landmark stage takes one long turn every N frames: room for
+        # N frames lets the reader and the eye stage work on through it instead of waiting.
+        size = QUEUE_SIZE + (getattr(self.tracker, "every", 0) or 0)
+        read_q = _Mailbox() if self.live else queue.Queue(size)
+        done_q = queue.Queue(1 if self.live else size)
         self._queues = [read_q, done_q]
         for name, inbox, outbox in (("reader", None, read_q), ("landmarks", read_q, done_q)):
             t = threading.Thread(target=self._worker, args=(inbox, outbox), name=f"drowsy-{name}",
@@ -239,6 +257,8 @@ class FrameLoop:
 
     def close(self) -> None:
         self._halt.set()
+        if self.tracker is not None:
+            self.tracker.close()
         for q in self._queues:  # unblock a worker waiting to put
             try:
                 while True:

@@ -22,6 +22,10 @@ from ..types import Drowsiness, Event, Face, Frame, FrameResult
 class Pipeline:
     """Wires the stages; call it with each Frame in time order."""
 
+    # --landmarks-every and its early-update limit: the frame loop's tracker reads them (track.py)
+    landmarks_every = "1"
+    track_max_motion = 0.5
+
     def __init__(self, landmarker, cropper, classifier, monitor):
         self.landmarker = landmarker
         self.cropper = cropper
@@ -105,7 +109,10 @@ class Pipeline:
             landmarker = Landmarker(resolve_landmarker(m.landmarker), blendshapes=True,
                                     num_faces=getattr(m, "faces", 1),
                                     quiet=not getattr(cfg.output, "mediapipe_logs", False))
-        return cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
+        pipeline = cls(landmarker, Cropper(classifier.spec, m.jitter), classifier, monitor)
+        pipeline.landmarks_every = getattr(m, "landmarks_every", "1")
+        pipeline.track_max_motion = getattr(m, "track_max_motion", 0.5)
+        return pipeline
 
     def close(self) -> None:
         close = getattr(self.landmarker, "close", None)

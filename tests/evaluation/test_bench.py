@@ -145,3 +145,17 @@ def test_classifier_bench_notes_a_missing_gpu(tiny_model, tmp_path):
     rows = classifier_bench(tiny_model, 0, ["cpu", "cuda"], resnet=False, cache=tmp_path, notes=notes)
     assert {r["provider"] for r in rows} == {"CPUExecutionProvider"}
     assert len(notes) == 1 and notes[0].startswith("eye model on cuda:")
+
+
+def test_bench_reports_eye_state_and_landmark_fps_per_landmarks_every(tiny_model, shared, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = cli(["bench", "--synthetic", "--size", "320x240", "--frames", "24", "--warmup", "2",
+                "--model", str(tiny_model), "--landmarker", str(shared / "models" / "face_landmarker.task"),
+                "--micro", "none", "--landmarks-every", "1,4", "--json", str(out)])
+    assert code == 0
+    rows = {r["every"]: r for r in json.loads(out.read_text())["landmarks_every"]}
+    assert rows["1"]["landmark_passes"] == rows["1"]["frames"] == 24
+    assert rows["1"]["landmark_fps"] == pytest.approx(rows["1"]["eye_fps"])
+    assert 6 <= rows["4"]["landmark_passes"] < 24 and rows["4"]["landmark_fps"] < rows["4"]["eye_fps"]
+    assert "| 4 |" in capsys.readouterr().out
+    assert cli(["bench", "--landmarks-every", "fast"]) == 2

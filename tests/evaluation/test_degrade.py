@@ -61,3 +61,23 @@ def test_rejects_bad_input():
         degrade(np.zeros((4, 4, 3), np.uint8), "foggy")
     with pytest.raises(ValueError, match="uint8"):
         dark(np.zeros((4, 4, 3), np.float32))
+
+
+def test_sway_moves_the_picture_smoothly_by_several_px_per_frame(face_frame):
+    from drowsy.evaluation.degrade import sway, sway_matrix
+
+    h, w = face_frame.shape[:2]
+    centre = np.array([w / 2, h / 2, 1.0])
+    path = np.array([sway_matrix(i / 25, w, h) @ centre for i in range(75)])  # 3 s at 25 FPS
+    step = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    assert 2.0 < step.max() < 8.0 and step.mean() > 1.0  # px per frame: several, and smooth
+    assert np.abs(np.diff(step)).max() < 1.0  # no jumps
+    assert np.ptp(path[:, 0]) > 0.1 * w  # it sways well across
+    a, b = sway(face_frame, 0.5), sway(face_frame, 0.5)
+    assert np.array_equal(a, b) and not np.array_equal(a, sway(face_frame, 0.54))  # from t, deterministic
+    # The picture moves as the matrix says: a bright dot lands where the matrix puts it.
+    dot = np.zeros_like(face_frame)
+    dot[100:103, 150:153] = 255
+    x, y = sway_matrix(1.3, w, h) @ np.array([151.0, 101.0, 1.0])
+    ys, xs = np.nonzero(sway(dot, 1.3)[..., 0] > 60)
+    assert abs(xs.mean() - x) < 1.0 and abs(ys.mean() - y) < 1.0

@@ -180,3 +180,27 @@ def test_persons_picks_the_clips_of_those_people_only(shared, capsys):
         _pairs(args("000001,999999"))
     with pytest.raises(UsageError, match="goes with --dir"):
         _pairs(args("000001", video="x.mp4"))
+
+
+@pytest.mark.mediapipe
+@pytest.mark.shared
+def test_landmarks_every_n_sets_beside_the_still_ones(shared, tmp_path, capsys):
+    from drowsy.evaluation.eval_video import pass_sets
+
+    assert pass_sets("clean,sway", "", "1,4") == [("clean", "clean", None, 1), ("clean:every4", "clean", None, 4),
+                                                 ("sway", "sway", None, 1), ("sway:every4", "sway", None, 4)]
+    args = ["eval-video", "--video", str(shared / "videos" / "grid" / "brbk7n.mpg"), "--conditions", "clean,sway",
+            "--rates", "", "--landmarks-every", "1,4", "--jitter", "2", "--cache", str(tmp_path / "cache")]
+    assert cli(args + ["--json", str(tmp_path / "a.json")]) == 0
+    assert cli(args + ["--json", str(tmp_path / "b.json")]) == 0  # replayed: the same frames ask for landmarks
+    out = capsys.readouterr().out
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert a["results"] == b["results"] and a["landmark_passes"] == b["landmark_passes"]
+    used, frames = a["landmark_passes"]["sway:every4"]
+    assert frames == 75 and 19 <= used < 40 and a["landmark_passes"]["clean"] == [75, 75]
+    assert "sway:every4: landmarks on" in out
+    for name in ("clean:every4", "sway:every4"):  # the clip's one blink, still found, no alert
+        r = a["results"][name]
+        assert r["methods"]["ours"]["blinks"]["tp"] == 1 and r["methods"]["ours"]["blinks"]["fp"] == 0
+        assert r["alerts_ours"] == 0
+    assert cli(args + ["--landmarks-every", "1,0"]) == 2 and "--landmarks-every" in capsys.readouterr().err
