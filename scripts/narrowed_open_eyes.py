@@ -35,25 +35,28 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     root = shared_dir()
     try:
-        datas = load_datasets([root / "data" / "cew", root / "data" / "mrl", root / "videos"], ["auto", "auto", "video"])
+        roots = [root / "data" / "cew", root / "data" / "mrl", root / "videos"]
+        datas = load_datasets(roots, ["auto", "auto", "video"])
         sets, _ = split_and_check(datas, scheme="fresh2026")
         scorers = {n: _Scorer(Path(path)) for n, _, path in (m.partition("=") for m in a.model)}
     except DrowsyError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"{'set':6s} {'model':8s} {'n open':>7s}  called closed: as is / narrowed   median P(closed): as is / narrowed")
+    print(f"{'set':6s} {'model':8s} {'n open':>7s}  called closed: as is / narrowed   "
+          "median P(closed): as is / narrowed")
     for d, s in sets:
         idx = s.val[d.closed[s.val] == 0]
         x = torch.from_numpy(d.images[idx]).float()[:, None] / 255
         side = x.shape[-1]
         n = len(x)
-        narrowed = narrow_aperture(x, torch.full((n,), side / 2), torch.full((n,), 0.2 * side), torch.full((n,), a.keep))
+        narrowed = narrow_aperture(x, torch.full((n,), side / 2), torch.full((n,), 0.2 * side),
+                                   torch.full((n,), a.keep))
         narrowed = (narrowed[:, 0] * 255).round().clamp(0, 255).numpy().astype(np.uint8)
         for name, scorer in scorers.items():
             before, after = scorer(d.images[idx]), scorer(narrowed)
             t = scorer.threshold
-            print(f"{d.name:6s} {name:8s} {n:7d}  {100 * np.mean(before >= t):6.2f} % / {100 * np.mean(after >= t):6.2f} %"
-                  f"            {np.median(before):.3f} / {np.median(after):.3f}")
+            print(f"{d.name:6s} {name:8s} {n:7d}  {100 * np.mean(before >= t):6.2f} % / "
+                  f"{100 * np.mean(after >= t):6.2f} %            {np.median(before):.3f} / {np.median(after):.3f}")
     return 0
 
 

@@ -236,8 +236,8 @@ def main(args: argparse.Namespace) -> int:
                            eps, gp) for (d, s), g, eps, gp in zip(sets, groups, smoothing, powers)]
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                    lr=lr, patience=args.patience, seed=args.seed, augment=replace(AugmentConfig(p_narrow=args.narrow_open).scaled(args.augment),
-                                                    p_narrow=args.narrow_open),
+                    lr=lr, patience=args.patience, seed=args.seed,
+                    augment=replace(AugmentConfig().scaled(args.augment), p_narrow=args.narrow_open),
                     group_power=powers[0], weight_decay=args.weight_decay, dropout=args.dropout,
                     distill=args.distill if teachers else 0.0)
     progress = not args.no_progress and sys.stderr.isatty()

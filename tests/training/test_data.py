@@ -173,8 +173,8 @@ def test_fresh_split_of_video_persons_takes_half_of_each_sources_training_person
     persons = [(f"zju:{p}", "zju") for p in zju] + [(f"grid:{p}", "grid") for p in grid] + [("dinoman:x", "dinoman")]
     group = np.repeat([p for p, _ in persons], 4)
     source = np.repeat([s for _, s in persons], 4)
-    data = EyeData("video", "x", np.zeros((len(group), 24, 24), np.uint8), np.tile([0, 1], len(group) // 2).astype(np.uint8),
-                   group, group, {"source": source})
+    closed = np.tile([0, 1], len(group) // 2).astype(np.uint8)
+    data = EyeData("video", "x", np.zeros((len(group), 24, 24), np.uint8), closed, group, group, {"source": source})
     new = _fresh_checks(data)
     te = set(data.group[new.test])
     assert sorted(te) == ["grid:lrwp9a", "grid:swiz3n", "zju:000004", "zju:000006"]  # as the model card declares
