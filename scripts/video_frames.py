@@ -28,6 +28,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", nargs="+", required=True, metavar="NAME=PATH", help="models to score (.onnx or .pt)")
     p.add_argument("--part", choices=("train", "val", "test"), default="val")
     p.add_argument("--split-seed", type=int, default=0, help="the video fold (as in drowsy train)")
+    p.add_argument("--split-scheme", choices=("original", "fresh2026"), default="original",
+                   help="the split scheme (as in drowsy train)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     a = p.parse_args(argv)
     models = {}
@@ -35,12 +37,12 @@ def main(argv=None) -> int:
         name, _, path = item.rpartition("=")
         models[name or Path(path).stem] = Path(path)
     try:
-        persons = fold_persons(a.data, a.part, a.split_seed)
+        persons = fold_persons(a.data, a.part, a.split_seed, a.split_scheme)
         result = evaluate_frames(a.data, models, persons)
     except DrowsyError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"{a.part} persons (fold {a.split_seed}): {', '.join(persons)}")
+    print(f"{a.part} persons ({a.split_scheme} scheme, seed {a.split_seed}): {', '.join(persons)}")
     print("\n".join(format_table(result)))
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)

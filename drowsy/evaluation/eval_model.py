@@ -32,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="force the format: one for all folders or one per folder")
     p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
                    help="score every crop (default) or one part of the training split")
+    p.add_argument("--split-scheme", choices=("original", "fresh2026"), default=None,
+                   help="with --split: the split scheme (default: the one the model was trained under)")
     p.add_argument("--threshold", type=float, default=None, help="override the model's threshold")
     p.add_argument("--limit", type=int, default=None, help="only this many files per folder, spread evenly")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
@@ -69,6 +71,8 @@ class _Scorer:
             self.run = lambda x: predict(net, x)
         seeds = {int(s.get("seed", 0)) for s in splits.values() if isinstance(s, dict)}
         self.seed = seeds.pop() if len(seeds) == 1 else 0
+        schemes = {s.get("scheme", "original") for s in splits.values() if isinstance(s, dict)}
+        self.scheme = schemes.pop() if len(schemes) == 1 else "original"  # the split it was trained under
 
     def __call__(self, images: np.ndarray, batch: int = 2048) -> np.ndarray:
         out = [self.run(images[k:k + batch]) for k in range(0, len(images), batch)]
@@ -118,7 +122,9 @@ def main(args: argparse.Namespace) -> int:
     else:
         from ..training.leakcheck import split_and_check
 
-        sets, _ = split_and_check(datas, seed=scorer.seed)
+        scheme = getattr(args, "split_scheme", None) or scorer.scheme
+        print(f"split scheme {scheme}, seed {scorer.seed}")
+        sets, _ = split_and_check(datas, seed=scorer.seed, scheme=scheme)
         parts = [(d, s.part(args.split)) for d, s in sets]
     results = {"model": str(model), "threshold": threshold, "split": args.split, "sets": {}}
     print(f"model {model}  threshold {threshold:.4f}  split {args.split}")

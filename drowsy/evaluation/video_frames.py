@@ -18,12 +18,12 @@ from ..training.videodata import frame_scores, frame_tables, load_video_dataset
 from .metrics import roc_figures
 
 
-def fold_persons(root: str | Path, part: str, seed: int = 0) -> list[str]:
-    """The persons of one part (train / val / test) of the video split with this seed."""
-    from ..training.splits import person_folds
+def fold_persons(root: str | Path, part: str, seed: int = 0, scheme: str = "original") -> list[str]:
+    """The persons of one part (train / val / test) of the video split with this seed and scheme."""
+    from ..training.splits import make_split
 
     data = load_video_dataset(root)
-    return sorted(np.unique(data.group[person_folds(data, seed).part(part)]).tolist())
+    return sorted(np.unique(data.group[make_split(data, seed=seed, scheme=scheme).part(part)]).tolist())
 
 
 def model_predictor(path: Path):

@@ -7,6 +7,12 @@ plus a horizontal flip so one model serves both eyes. Photometry: gamma, brightn
 contrast, blur and low resolution (small faces are upsampled), sensor noise, dark frames and
 infrared-looking low-contrast crops; finally quantisation to 8 bits like the uint8 input.
 
+Hard negatives for narrow and hooded eyes (issue 21): before the pipeline, a share of the OPEN
+crops (`p_narrow`, off by default so earlier recipes stay as they were) gets its upper lid
+lowered by a row warp (narrow_aperture): the lid and the skin above it are stretched down over
+the top of the iris, the rows below the new lid edge stay, so the pupil is partly covered but
+still visible. The label stays "open": such eyes are open, and the model read them as closed.
+
 Per-sample Python is the bottleneck on two CPU cores, so the pipeline runs on sub-batches:
 each chunk of `chunk` crops shares one draw of the random parameters, and many chunks per
 batch keep the variety. Randomness comes from torch's global generator (seed it).
@@ -45,6 +51,9 @@ class AugmentConfig:
     dark_gain: tuple[float, float] = (0.12, 0.4)
     p_infrared: float = 0.12
     infrared_contrast: tuple[float, float] = (0.3, 0.6)
+    p_narrow: float = 0.0  # share of open crops whose upper lid is lowered (drowsy train --narrow-open)
+    narrow_aperture: tuple[float, float] = (0.12, 0.28)  # centre-to-upper-lid distance, fraction of the side
+    narrow_keep: tuple[float, float] = (0.35, 0.75)  # share of that distance left open
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -59,7 +68,8 @@ class AugmentConfig:
             p_lowres=min(1.0, self.p_lowres * k), lowres_side=self.lowres_side,
             p_noise=min(1.0, self.p_noise * k), noise_sigma=self.noise_sigma * k,
             p_dark=min(1.0, self.p_dark * k), dark_gain=self.dark_gain, p_infrared=min(1.0, self.p_infrared * k),
-            infrared_contrast=self.infrared_contrast)
+            infrared_contrast=self.infrared_contrast, p_narrow=min(1.0, self.p_narrow * k),
+            narrow_aperture=self.narrow_aperture, narrow_keep=self.narrow_keep)
 
 
 def _uniform(lo: float, hi: float) -> float:
@@ -159,8 +169,44 @@ def build_pipeline(size: int = CROP_SIZE, cfg: AugmentConfig = AugmentConfig()) 
     ])
 
 
-def augment_batch(crops: torch.Tensor, pipeline: v2.Compose, chunk: int = 8) -> torch.Tensor:
-    """uint8 (B, 1, S, S) → augmented float (B, 1, S, S) in [0, 1], quantised to 1/255 steps."""
+def narrow_aperture(x: torch.Tensor, centre: torch.Tensor, aperture: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Lower the upper lid of float crops (B, 1, S, S) by a per-crop row warp. Rows are in pixels:
+    the lid edge, assumed `aperture` rows above `centre`, moves down to `keep` × aperture above
+    it; the rows above the new edge are the old lid and skin stretched down, the rows below it
+    stay where they were (the lid covers the top of the iris and pupil, the rest is untouched)."""
+    b, _, s, _ = x.shape
+    y = torch.arange(s, dtype=torch.float32).expand(b, s)
+    lid_src = (centre - aperture).clamp(min=0.0)[:, None]  # where the lid edge is
+    lid_dst = (centre - keep * aperture)[:, None]  # where it is moved to
+    src = torch.where(y <= lid_dst, y * lid_src / lid_dst.clamp(min=1e-3), y)
+    lo = src.floor().long().clamp(0, s - 1)
+    hi = (lo + 1).clamp(max=s - 1)
+    w = (src - lo)[:, None, :, None]
+    rows = lambda i: x.gather(2, i[:, None, :, None].expand(b, x.shape[1], s, x.shape[3]))  # noqa: E731
+    return rows(lo) * (1 - w) + rows(hi) * w
+
+
+def _narrow_open(x: torch.Tensor, open_eyes: torch.Tensor, cfg: AugmentConfig) -> torch.Tensor:
+    """narrow_aperture on a random `cfg.p_narrow` share of the open crops, random lid and centre."""
+    pick = open_eyes & (torch.rand(len(x)) < cfg.p_narrow)
+    n = int(pick.sum())
+    if n == 0:
+        return x
+    s = x.shape[-2]
+    centre = s / 2 + torch.empty(n).uniform_(-0.04 * s, 0.04 * s)
+    aperture = torch.empty(n).uniform_(*cfg.narrow_aperture) * s
+    keep = torch.empty(n).uniform_(*cfg.narrow_keep)
+    x = x.clone()
+    x[pick] = narrow_aperture(x[pick], centre, aperture, keep)
+    return x
+
+
+def augment_batch(crops: torch.Tensor, pipeline: v2.Compose, chunk: int = 8, open_eyes: torch.Tensor | None = None,
+                  cfg: AugmentConfig | None = None) -> torch.Tensor:
+    """uint8 (B, 1, S, S) → augmented float (B, 1, S, S) in [0, 1], quantised to 1/255 steps.
+    With `open_eyes` (B,) bool and cfg.p_narrow > 0, some open eyes are narrowed first."""
     x = crops.to(torch.float32) / 255.0
+    if open_eyes is not None and cfg is not None and cfg.p_narrow > 0:
+        x = _narrow_open(x, open_eyes, cfg)
     out = torch.cat([pipeline(part) for part in x.split(chunk)])
     return (out.clamp(0, 1) * 255).round() / 255  # the runtime hands the model uint8

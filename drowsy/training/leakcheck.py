@@ -19,12 +19,12 @@ Only numpy (and the data arrays); no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .data import EyeData
-from .splits import DEFAULT_FRACTIONS, PARTS, Split, grouped_split
+from .splits import DEFAULT_FRACTIONS, PARTS, Split, make_split
 
 N_BANDS = 5  # 64 bits in 5 bands: two hashes within 4 bits agree on at least one band
 
@@ -196,15 +196,14 @@ def keep_masks(report: LeakReport) -> tuple[np.ndarray, ...]:
 def apply(split: Split, keep: np.ndarray) -> Split:
     """The same split without the dropped crops."""
     f = lambda idx: idx[keep[idx]]  # noqa: E731
-    return Split(f(split.train), f(split.val), f(split.test), split.seed, split.fractions,
-                 split.attempt, split.violations)
+    return replace(split, train=f(split.train), val=f(split.val), test=f(split.test))
 
 
 def split_and_check(datas: list[EyeData], seed: int = 0, fractions=DEFAULT_FRACTIONS,
-                    log=None) -> tuple[list[tuple[EyeData, Split]], LeakReport]:
+                    log=None, scheme: str = "original") -> tuple[list[tuple[EyeData, Split]], LeakReport]:
     """Grouped split of every data set, the leak check over all of them, and the policy
     applied: the splits that training and evaluation use."""
-    sets = [(d, grouped_split(d, fractions, seed)) for d in datas]
+    sets = [(d, make_split(d, fractions, seed, scheme)) for d in datas]
     report = check_leaks(sets)
     if log is not None:
         for line in report.lines():

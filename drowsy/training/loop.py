@@ -174,7 +174,7 @@ def fit(sets: list[TrainSet], cfg: FitConfig, init_state: dict | None = None, pr
             steps = tqdm(steps, desc=f"epoch {epoch}/{cfg.epochs}", leave=False, unit="step")
         for _ in steps:
             x, y = _batch(cells, per_cell, rng)
-            x = augment_batch(x, pipeline)
+            x = augment_batch(x, pipeline, open_eyes=y < 0.5, cfg=cfg.augment)
             if cfg.distill > 0:
                 y = (1 - cfg.distill) * y + cfg.distill * _teacher_probs(teachers, x)
             loss = loss_fn(net(x), y)

@@ -6,11 +6,24 @@ shuffled with a seeded generator and cut by group count; a shuffle is accepted o
 every part holds both classes in a usable mix, a share of the images near its fraction and,
 for MRL, several sensors — otherwise the
 next shuffle (attempt) is tried. Same data + same seed → same split, on any machine.
+
+Two schemes (`drowsy train --split-scheme`):
+- "original": the split above, used by releases 1–3. Its val and test groups have been used
+  to choose recipes and models across three releases, so its test split no longer predicts
+  unseen faces (issue 21).
+- "fresh2026": a test split no earlier release used for any choice. Its test groups are a
+  seeded draw (FRESH_SEED) from the ORIGINAL TRAINING groups: old models were fitted on them,
+  but nothing was chosen on them, and a model trained from scratch under this scheme never
+  sees them. The original val groups stay val (already spent on choices, which is what val is
+  for); the original test groups join train. The test part keeps the original test part's
+  number of groups (video: half the original training persons of each source), and must meet
+  the same constraints plus, for MRL, subjects with and without glasses. Training under this
+  scheme does not score the test part: it is scored once, by `drowsy eval --split test`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,6 +34,9 @@ DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
 STRATA = {"mrl": "sensor"}  # condition that val and test must each show several values of
 MAX_ATTEMPTS = 2000
 VIDEO_FOLDS = 4  # labelled clips: persons in 4 folds; --split-seed picks which one is test
+SCHEMES = ("original", "fresh2026")
+FRESH_SEED = 2026  # the fresh2026 draw; fixed in code, declared in assets/MODEL_CARD.md before training
+FRESH_STRATA = {"mrl": ("sensor", "glasses")}  # the fresh test part must show several values of each
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class Split:
     fractions: tuple[float, float, float]
     attempt: int
     violations: int  # 0 when every constraint held (only tiny data sets may miss some)
+    scheme: str = field(default="original")
 
     def part(self, name: str) -> np.ndarray:
         if name not in PARTS:
@@ -42,7 +59,7 @@ class Split:
 
     def describe(self, data: EyeData, list_groups: int = 12) -> dict:
         """Sizes per part; the group names too when there are few (MRL subjects)."""
-        out = {"seed": self.seed, "fractions": list(self.fractions), "attempt": self.attempt,
+        out = {"scheme": self.scheme, "seed": self.seed, "fractions": list(self.fractions), "attempt": self.attempt,
                "violations": self.violations,
                "unit": {"mrl": "subject", "video": "person", "numbered": "block of 20 numbers"}.get(data.fmt, "group")}
         for name in PARTS:
@@ -129,6 +146,55 @@ def grouped_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0) -> 
             break
     bad, attempt, parts = best
     return Split(parts[0], parts[1], parts[2], seed, tuple(float(x) for x in f), attempt, bad)
+
+
+def _fresh_test_groups(data: EyeData, old: Split, candidates: np.ndarray, n_test: int, attempt: int) -> set:
+    """One seeded draw of `n_test` test groups among `candidates` (video: per source)."""
+    rng = np.random.default_rng([FRESH_SEED, attempt])
+    if data.fmt != "video":
+        return set(rng.permutation(candidates)[:n_test].tolist())
+    source = data.conditions.get("source", np.full(len(data), ""))
+    picked: set = set()
+    for src in np.unique(source[old.train]):  # half of each source's training persons
+        persons = np.unique(data.group[old.train][source[old.train] == src])
+        picked |= set(rng.permutation(persons)[:len(persons) // 2].tolist())
+    return picked
+
+
+def fresh_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0) -> Split:
+    """The "fresh2026" scheme (module docstring): test drawn from the original split's training
+    groups, original val kept as val, original test moved to train. Deterministic."""
+    old = grouped_split(data, fractions, seed)
+    candidates = np.unique(data.group[old.train])
+    n_test = len(np.unique(data.group[old.test]))
+    if len(candidates) < 2 or n_test == 0:  # too few groups to hold any back: nothing is fresh
+        return replace(old, train=np.sort(np.concatenate([old.train, old.test])), test=old.test[:0],
+                       scheme="fresh2026", violations=old.violations + 1)
+    f = np.asarray(old.fractions, dtype=float)
+    strata = FRESH_STRATA.get(data.fmt, ())
+    best = None
+    for attempt in range(MAX_ATTEMPTS):
+        test_groups = _fresh_test_groups(data, old, candidates, n_test, attempt)
+        in_test = np.isin(data.group, list(test_groups))
+        test = np.flatnonzero(in_test)
+        train = np.flatnonzero(~in_test & ~np.isin(np.arange(len(data)), old.val))
+        parts = [train, old.val, test]
+        bad = _violations(data, parts, f, STRATA.get(data.fmt)) if data.fmt != "video" else 0
+        bad += sum(len(np.unique(data.closed[p])) < 2 for p in parts)
+        bad += sum(len(set(data.conditions[c][test].tolist())) < 2 for c in strata if c in data.conditions)
+        if best is None or bad < best[0]:
+            best = (bad, attempt, parts)
+        if bad == 0 or data.fmt == "video":
+            break
+    bad, attempt, parts = best
+    return Split(parts[0], parts[1], parts[2], seed, old.fractions, attempt, bad, scheme="fresh2026")
+
+
+def make_split(data: EyeData, fractions=DEFAULT_FRACTIONS, seed: int = 0, scheme: str = "original") -> Split:
+    """The split of `data` under one of SCHEMES."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown split scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    return fresh_split(data, fractions, seed) if scheme == "fresh2026" else grouped_split(data, fractions, seed)
 
 
 def subsample_train(split: Split, data: EyeData, fraction: float, seed: int = 0) -> Split:

@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=8, help="epochs without a better validation EER before stopping")
     p.add_argument("--augment", type=float, default=1.0, metavar="STRENGTH",
                    help="scale every augmentation range and probability (0 = none, 1 = runtime-like; default 1)")
+    p.add_argument("--narrow-open", type=float, default=0.0, metavar="P",
+                   help="lower the upper lid of this share of open training crops, labelled open: hard "
+                        "negatives for narrow and hooded eyes (0-1, default 0)")
     p.add_argument("--group-power", type=float, nargs="+", default=[1.0], metavar="POWER",
                    help="sample a crop with weight (crops of its subject/face and class) ** -POWER: "
                         "0 = every crop alike, 1 = every subject alike; one value or one per --data folder "
@@ -64,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(threshold and validation numbers from the first run; test stays held out)")
     p.add_argument("--seed", type=int, default=0, help="seed of sampling, augmentation and initial weights")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the grouped train/val/test split")
+    p.add_argument("--split-scheme", choices=("original", "fresh2026"), default="original",
+                   help="original: the split of releases 1-3; fresh2026: a test split no release chose on, "
+                        "left unscored here (score it once with drowsy eval --split test); see splits.py")
     p.add_argument("--train-fraction", type=float, nargs="+", default=[1.0], metavar="F",
                    help="train on this share of the training faces/subjects (whole groups; val and test "
                         "unchanged): one value or one per --data folder, for learning curves (default 1)")
@@ -96,6 +102,8 @@ def _check_args(args) -> None:
         raise UsageError("--dropout and --label-smoothing must be in [0, 1)")
     if args.weight_decay < 0:
         raise UsageError("--weight-decay must not be negative")
+    if not 0.0 <= args.narrow_open <= 1.0:
+        raise UsageError("--narrow-open must be between 0 and 1")
     if not 0.0 <= args.distill <= 1.0:
         raise UsageError("--distill must be between 0 and 1")
     if args.lr is not None and not args.lr > 0:
@@ -143,7 +151,7 @@ def _load_and_split(args, formats: list, fractions: list):
     unknown = [c for c in args.balance if not any(c in d.conditions for d in datas)]
     if unknown:
         raise UsageError(f"--balance {' '.join(unknown)}: no data set has that condition")
-    sets, leak = split_and_check(datas, seed=args.split_seed, log=print)
+    sets, leak = split_and_check(datas, seed=args.split_seed, log=print, scheme=args.split_scheme)
     sets = [(d, subsample_train(s, d, f, args.seed)) for (d, s), f in zip(sets, fractions)]
     for (d, s), f in zip(sets, fractions):
         if f < 1.0 and len(np.unique(d.closed[s.train])) < 2:  # the sampler needs both classes
@@ -228,7 +236,8 @@ def main(args: argparse.Namespace) -> int:
                            eps, gp) for (d, s), g, eps, gp in zip(sets, groups, smoothing, powers)]
     lr = args.lr or (1e-3 if args.init else 3e-3)
     cfg = FitConfig(arch=arch, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                    lr=lr, patience=args.patience, seed=args.seed, augment=AugmentConfig().scaled(args.augment),
+                    lr=lr, patience=args.patience, seed=args.seed,
+                    augment=replace(AugmentConfig().scaled(args.augment), p_narrow=args.narrow_open),
                     group_power=powers[0], weight_decay=args.weight_decay, dropout=args.dropout,
                     distill=args.distill if teachers else 0.0)
     progress = not args.no_progress and sys.stderr.isatty()
@@ -244,9 +253,11 @@ def main(args: argparse.Namespace) -> int:
     net = EyeNet(arch)
     net.load_state_dict(state)
     test_scores = {}
-    for d, s in sets:
-        test_scores[d.name] = predict(net, d.images[s.test])
-        metrics["test"][d.name] = summary(d.closed[s.test], test_scores[d.name], threshold) if len(s.test) else None
+    for d, s in sets:  # a fresh test split is scored once, on purpose, by drowsy eval: not here
+        if args.split_scheme == "original":
+            test_scores[d.name] = predict(net, d.images[s.test])
+        metrics["test"][d.name] = (summary(d.closed[s.test], test_scores[d.name], threshold)
+                                   if d.name in test_scores and len(s.test) else None)
     config = {
         "arch": arch, "size": CROP_SIZE, "threshold": float(threshold), "best_epoch": result.best_epoch,
         "refit": "train+val" if args.refit else None,
@@ -269,7 +280,7 @@ def main(args: argparse.Namespace) -> int:
                                                  "refit_history": refit.history if refit else None}, indent=1),
                "--out")
     val_parts = {t.name: (t.val_closed, result.val_scores[t.name]) for t in train_sets}
-    test_parts = {d.name: (d.closed[s.test], test_scores[d.name]) for d, s in sets}
+    test_parts = {d.name: (d.closed[s.test], test_scores[d.name]) for d, s in sets if d.name in test_scores}
     plot_training(result.history, val_parts, test_parts, result.best_epoch, out / "training.png")
     _report(out, metrics, threshold, result.best_epoch)
     return 0

@@ -8,7 +8,8 @@ import pytest
 
 from drowsy.training.data import detect_format, load_dataset
 from drowsy.errors import DrowsyError
-from drowsy.training.splits import grouped_split, subsample_train
+from drowsy.training.eyedata import EyeData
+from drowsy.training.splits import grouped_split, make_split, subsample_train
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,55 @@ def test_a_train_fraction_keeps_whole_subjects_and_leaves_val_and_test_alone(mrl
     assert np.array_equal(half.val, s.val) and np.array_equal(half.test, s.test)
     assert subsample_train(s, mrl_slice, 0.5, seed=3).train.tolist() == half.train.tolist()
     assert subsample_train(s, mrl_slice, 1.0) is s
+
+
+# The original split's held-out groups as the model card lists them (releases 1-3 chose on them).
+SPENT_MRL = {"s0003", "s0018", "s0020", "s0031", "s0009", "s0014", "s0022", "s0023"}
+
+
+def _fresh_checks(data, seed=0):
+    old = make_split(data, seed=seed)
+    new = make_split(data, seed=seed, scheme="fresh2026")
+    tr, va, te = _sides(data, new)
+    assert te and not (tr & va) and not (tr & te) and not (va & te)
+    assert sorted(np.concatenate([new.train, new.val, new.test]).tolist()) == list(range(len(data)))
+    # Nothing any release chose on is in the fresh test: it comes from the original training groups.
+    assert te <= set(data.group[old.train])
+    assert not te & (set(data.group[old.val]) | set(data.group[old.test]))
+    assert va == set(data.group[old.val]) and set(data.group[old.test]) <= tr
+    assert all(0 < data.closed[new.part(p)].mean() < 1 for p in ("train", "val", "test"))
+    again = make_split(data, seed=seed, scheme="fresh2026")
+    assert all(np.array_equal(new.part(p), again.part(p)) for p in ("train", "val", "test"))
+    assert new.describe(data)["scheme"] == "fresh2026" and old.describe(data)["scheme"] == "original"
+    return new
+
+
+def test_fresh_split_on_mrl_holds_back_unspent_subjects_with_and_without_glasses(mrl_slice):
+    new = _fresh_checks(mrl_slice)
+    te = set(mrl_slice.group[new.test])
+    assert len(te) == 4 and new.violations == 0 and not te & SPENT_MRL
+    idx = new.test
+    assert len(set(mrl_slice.conditions["sensor"][idx])) >= 2
+    assert set(mrl_slice.conditions["glasses"][idx]) == {"0", "1"}
+    # The default scheme is the original one, unchanged.
+    assert np.array_equal(make_split(mrl_slice).test, grouped_split(mrl_slice).test)
+
+
+def test_fresh_split_on_cew_keeps_the_original_test_size(cew):
+    new = _fresh_checks(cew)
+    assert len(set(cew.group[new.test])) == len(set(cew.group[grouped_split(cew).test]))
+    with pytest.raises(ValueError, match="unknown split scheme"):
+        make_split(cew, scheme="fresh")
+
+
+def test_fresh_split_of_video_persons_takes_half_of_each_sources_training_persons():
+    zju = ["000001", "000003", "000004", "000006", "000007", "000012", "000015", "000017"]
+    grid = ["brbk7n", "id2_vcd_swwp2s", "lbbc2a", "lrwp9a", "lwbsza", "sbia1a", "sbwe5n", "swiz3n"]
+    persons = [(f"zju:{p}", "zju") for p in zju] + [(f"grid:{p}", "grid") for p in grid] + [("dinoman:x", "dinoman")]
+    group = np.repeat([p for p, _ in persons], 4)
+    source = np.repeat([s for _, s in persons], 4)
+    closed = np.tile([0, 1], len(group) // 2).astype(np.uint8)
+    data = EyeData("video", "x", np.zeros((len(group), 24, 24), np.uint8), closed, group, group, {"source": source})
+    new = _fresh_checks(data)
+    te = set(data.group[new.test])
+    assert sorted(te) == ["grid:lrwp9a", "grid:swiz3n", "zju:000004", "zju:000006"]  # as the model card declares

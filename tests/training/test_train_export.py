@@ -203,3 +203,22 @@ def test_group_power_per_data_set():
         w = np.diff(np.concatenate([[0.0], cdf]))
         share[s.name] = w[group[idx] == "small"].sum() / w.sum()
     assert np.isclose(share["a"], 0.5) and np.isclose(share["b"], 0.1)
+
+
+def test_a_fresh_split_is_left_unscored_by_training_and_eval_finds_its_scheme(shared, tmp_path, capsys):
+    mrl = str(shared / "data" / "mrl")
+    assert main(["train", "--data", mrl, "--limit", "400", "--epochs", "1", "--steps-per-epoch", "1",
+                 "--batch-size", "16", "--arch", "c8-16-32", "--split-scheme", "fresh2026", "--narrow-open", "0.5",
+                 "--out", str(tmp_path), "--no-progress"]) == 0
+    cfg = torch.load(tmp_path / "eye_state.pt", weights_only=True)["config"]
+    assert cfg["splits"]["mrl"]["scheme"] == "fresh2026" and cfg["fit"]["augment"]["p_narrow"] == 0.5
+    assert cfg["metrics"]["test"]["mrl"] is None and cfg["metrics"]["val"]["mrl"]["n"] > 0
+    capsys.readouterr()
+    assert main(["eval", "--model", str(tmp_path / "eye_state.pt"), "--data", mrl, "--limit", "400",
+                 "--split", "test", "--json", str(tmp_path / "test.json")]) == 0
+    assert "split scheme fresh2026" in capsys.readouterr().out
+    fresh = json.loads((tmp_path / "test.json").read_text())["sets"]["mrl"]["overall"]["n"]
+    assert main(["eval", "--model", str(tmp_path / "eye_state.pt"), "--data", mrl, "--limit", "400",
+                 "--split", "test", "--split-scheme", "original", "--json", str(tmp_path / "orig.json")]) == 0
+    assert json.loads((tmp_path / "orig.json").read_text())["sets"]["mrl"]["overall"]["n"] != fresh
+    assert main(["train", "--data", mrl, "--narrow-open", "1.5"]) == 2
