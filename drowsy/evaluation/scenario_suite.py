@@ -122,10 +122,12 @@ def suite(seed: int = 0) -> list[Scenario]:
     return out
 
 
-# The scenarios the default tests run (tests/evaluation/test_scenario_render.py; about a minute on a
-# 2-core box): one of each expectation that the generator can show, the two closures the issue is
-# about and a glance each side of the limit. `drowsy eval-video --scenarios` runs the whole suite.
-CORE = ("owl_mirror_2s", "owl_mirror_4s", "phone_on_lap_4s", "closure_head_drop", "closure_slump")
+# The scenarios the default tests run (tests/evaluation/test_scenario_render.py; under a minute on a
+# 2-core box): a glance each side of the limit, every other distraction the generator can show (head
+# turned, head down, out of view, VATS), mirror checks that must stay silent, and the two closures
+# issue 19 is about. `drowsy eval-video --scenarios` runs the whole suite.
+CORE = ("owl_mirror_2s", "owl_mirror_4s", "owl_infotainment_4s", "phone_on_lap_4s", "out_of_view_5s",
+        "vats_infotainment", "mirror_checks", "closure_head_drop", "closure_slump")
 
 
 def by_name(names: str | None, seed: int = 0) -> list[Scenario]:
