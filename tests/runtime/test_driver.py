@@ -147,7 +147,8 @@ def test_looking_down_with_open_eyes_is_never_a_closure():
 
 
 @pytest.mark.parametrize("script", [closure_then_slump, closure_then_pitch, glances(2.5, 1.5, 6, face(yaw=60.0)),
-                                    lambda t: (face(), CLOSED if 1.0 <= t < 8.0 else OPEN)])
+                                    lambda t: (face(), CLOSED if 1.0 <= t < 8.0 else OPEN),
+                                    flickering(face(yaw=40.0), (3.5, 3.8))])
 def test_10_and_30_fps_give_the_same_alerts(script):
     a10, a30 = alerts(run(script, fps=10.0, end=30.0)[0]), alerts(run(script, fps=30.0, end=30.0)[0])
     assert [(r, lv) for _, r, lv in a10] == [(r, lv) for _, r, lv in a30] and a30
