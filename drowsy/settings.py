@@ -35,9 +35,8 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 |                   |         | (scripts/choose_operating_point.py, docs/accuracy.md).              |
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
 
-Driver state (sources in full: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s,
-no_return_s, long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; our choices:
-drop_within_s, head_drop_dps, unseen_max_s, look_down_min, iris_down_min, iris_side_min (scripts/gaze_stats.py).
+Driver state (sources: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s, no_return_s,
+long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; the rest our choices.
 """
 
 from __future__ import annotations
@@ -172,6 +171,7 @@ class TemporalConfig:
     look_down_min: float = _num(0.5, "eyeLookDown from this, with the iris low = looking down", None, "X", 1.0)
     iris_down_min: float = _num(0.08, "iris this far below the eye corners (eye widths) = looking down", None, "X", 1.0)
     iris_side_min: float = _num(0.25, "iris this far sideways (eye widths) = eyes off the road", None, "X", 1.0)
+    on_road_min_s: float = _num(0.5, "back on the road this long ends a glance away", "--on-road-min")
 
 
 @dataclass(frozen=True)

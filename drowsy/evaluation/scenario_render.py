@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from ..errors import DrowsyError
 from .scenarios import FramePlan, Scenario, SourceClip, frame_plan, source_clip
 from .warp import shift_iris, slide, turn_head
 
-GENERATOR_VERSION = 1  # bump when rendering changes: cached clips are made again
+GENERATOR_VERSION = 2  # bump when rendering changes: cached clips are made again
 LABEL_SUFFIX = ".scenario.json"
 CLIP_SUFFIX = ".avi"
 JPEG_QUALITY = 95
@@ -88,7 +88,33 @@ def load_source(video: str | Path, landmarker: str | Path, labels: str | Path | 
         clip = source_clip(read_labels(lab, video.name))
     except ValueError as e:
         raise DrowsyError(f"scenario source {video}: {e}") from None
-    return Source(video, frames, _landmarks3d(frames, Path(landmarker)), fps, clip, sha256_of(video))
+    points = _landmarks3d(frames, Path(landmarker))
+    return Source(video, frames, points, fps, held_closure(clip, points), sha256_of(video))
+
+
+# Upper and lower lid, inner and outer corner of each eye (MediaPipe face mesh).
+LIDS = ((159, 145, 33, 133), (386, 374, 362, 263))
+
+
+def lid_gap(pts: np.ndarray) -> float:
+    """Mean over both eyes of the lids' distance, in eye widths."""
+    return float(np.mean([np.hypot(*(pts[u, :2] - pts[lo, :2])) / max(np.hypot(*(pts[a, :2] - pts[b, :2])), 1e-6)
+                          for u, lo, a, b in LIDS]))
+
+
+def held_closure(clip: SourceClip, points: list) -> SourceClip:
+    """The blink's closed frames narrowed to the most closed ones (lid gap within 0.02 eye widths of
+    the least): a label's first and last "closed" frames are often half shut, and a closure held by
+    playing them back and forth read half open every few frames (a flicker a held closure lacks)."""
+    start, c0, c1, end = clip.blink
+    gaps = [lid_gap(points[i]) for i in range(c0, c1 + 1)]
+    k = int(np.argmin(gaps))
+    lo = hi = k
+    while lo > 0 and gaps[lo - 1] <= gaps[k] + 0.02:
+        lo -= 1
+    while hi < len(gaps) - 1 and gaps[hi + 1] <= gaps[k] + 0.02:
+        hi += 1
+    return replace(clip, blink=(start, c0 + lo, c0 + hi, end))
 
 
 def render_frame(src: Source, plan: FramePlan) -> tuple[np.ndarray, bool]:

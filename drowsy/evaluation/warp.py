@@ -5,7 +5,10 @@ The head: MediaPipe's 478 landmarks in 3D (x, y in pixels, z = MediaPipe's z × 
 head's centre, smaller = nearer the camera) are rotated about a pivot, projected orthographically,
 and every triangle of the face mesh (MediaPipe's own FACE_LANDMARKS_TESSELATION) is mapped by its
 affine transform. Triangles are drawn far to near, and those turned away from the camera are
-skipped, so the near cheek covers the far one. Around the face a fixed ring (the face oval scaled
+skipped, so the near cheek covers the far one. The mesh has holes at the eyes and the mouth:
+each is filled by a fan (from the iris centre, or the inner lips' centroid) so that the eyes move
+with the head (left unfilled they kept the unmoved picture: skin where the eye had gone, which
+the eye model read as closed eyes). Around the face a fixed ring (the face oval scaled
 up) and the frame's corners are triangulated too (cv2.Subdiv2D): hair, ears and background stretch
 between the moved oval and the ring instead of leaving a ghost of the original face.
 The iris: a fan from each iris centre to its eye contour; moving the centre slides the iris
@@ -22,6 +25,8 @@ RING_SCALE = 1.7  # the fixed ring around the face, in face-oval radii: room for
 # MediaPipe's z is flatter than a head: at 1.0 the landmarker read back 19° of a 30° turn, at 1.5 26°.
 DEPTH_SCALE = 1.5
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # iris centres (subject's right eye, left eye)
+# The inner lip contour (MediaPipe's FACE_LANDMARKS_LIPS, inner half): the mouth's hole in the mesh.
+INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 
 
 @lru_cache(maxsize=1)
@@ -126,13 +131,32 @@ def turn_head(image: np.ndarray, pts3d: np.ndarray, yaw_deg: float, pitch_deg: f
     n = len(pts3d)
     src = np.concatenate([pts3d[:, :2], outer_src])
     dst = np.concatenate([moved[:, :2], outer_dst])
-    face = topo["triangles"]
+    # The holes: a fan from each iris centre to its eye contour, one from the mouth's centroid
+    # (an extra point, appended after the ring) to the inner lips.
+    mouth = np.array(INNER_LIPS, np.int32)
+    extra = len(src)
+    src = np.concatenate([src, pts3d[mouth, :2].mean(axis=0)[None]])
+    dst = np.concatenate([dst, moved[mouth, :2].mean(axis=0)[None]])
+    holes = [_fan(pts3d[:, :2], hub, contour, hub_at)
+             for hub, contour, hub_at in ((RIGHT_IRIS, topo["eyes"][0], None),
+                                                (LEFT_IRIS, topo["eyes"][1], None),
+                                                (extra, mouth, pts3d[mouth, :2].mean(axis=0)))]
+    face = np.concatenate([topo["triangles"], *holes])
+    depth = np.concatenate([moved[:, 2], np.zeros(len(outer_src)), [moved[mouth, 2].mean()]])  # by point of src
     # Seen from the camera the mesh keeps its winding; a triangle whose winding flips faces away.
-    facing = np.sign(_area2(pts3d[:, :2], face)) == np.sign(_area2(moved[:, :2], face))
+    facing = np.sign(_area2(src, face)) == np.sign(_area2(dst, face))
     face = face[facing]
-    far_first = np.argsort(-moved[face].mean(axis=1)[:, 2])
+    far_first = np.argsort(-depth[face].mean(axis=1))
     tris = np.concatenate([outer + n, face[far_first]])
     return warp_mesh(image, src, dst, tris), moved[:, :2]
+
+
+def _fan(pts2d: np.ndarray, centre: int, contour: np.ndarray, centre_at=None) -> np.ndarray:
+    """Triangles (centre, a, b) around the contour, its points taken in angle order about the centre
+    (pts2d[centre], or centre_at for a point not among pts2d)."""
+    c = pts2d[centre] if centre_at is None else centre_at
+    ring = contour[np.argsort(np.arctan2(pts2d[contour, 1] - c[1], pts2d[contour, 0] - c[0]))]
+    return np.array([(centre, a, b) for a, b in zip(ring, np.roll(ring, -1))], np.int32)
 
 
 def shift_iris(image: np.ndarray, pts2d: np.ndarray, dx: float, dy: float) -> np.ndarray:

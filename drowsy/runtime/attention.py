@@ -9,7 +9,8 @@ measured from timestamps; each frame's fact holds until the next frame, for at m
   count restarts after vats_reset_s continuously on the road, and after each VATS alert;
 - unresponsive (critical): one stretch off the road >= unresponsive_s, or no on-road frame within
   no_return_s of a distraction alert.
-Both clear at an on-road frame once on for min_alert_s. Shorter glances (mirror checks) raise
+A glance ends when the driver has been back on the road for on_road_min_s (a shorter return is
+part of it); both alerts clear then, once on for min_alert_s. Shorter glances (mirror checks) raise
 nothing. A `looking_down` event marks the start of each stretch of open eyes looking down.
 """
 
@@ -63,9 +64,15 @@ class AttentionMonitor:
             self._on_since = None
         elif off is False:
             self._on_since = t if self._on_since is None else self._on_since
+        # A return to the road ends a glance away once it has lasted on_road_min_s: a frame or two
+        # back in the zone (the head pose read a degree inside a limit, a face lost and found) is
+        # part of the glance. Until then the glance's length stops growing at the return.
+        back = off is False and t - self._on_since >= self.cfg.on_road_min_s - EPS
+        if back:
             self.off_since, self._warned = None, None
         self._last_t, self._last_off = t, off
-        off_for = 0.0 if self.off_since is None else t - self.off_since
+        until = t if self._on_since is None else self._on_since
+        off_for = 0.0 if self.off_since is None else until - self.off_since
         if off_for >= cfg.long_distraction_s - EPS:
             self._distraction(t, "long", off_for, why, ev)
         elif self.vats_s() >= cfg.vats_s - EPS:
@@ -75,7 +82,7 @@ class AttentionMonitor:
             self.alerts.raise_("unresponsive", t, ev, owner=OWNER, cause="off_road", off_road_s=_r(off_for))
         elif self._warned is not None and off is not False and t - self._warned >= cfg.no_return_s - EPS:
             self.alerts.raise_("unresponsive", t, ev, owner=OWNER, cause="no_return", off_road_s=_r(off_for))
-        if off is False:
+        if back:
             self.alerts.clear("distraction", t, ev, owner=OWNER)
             self.alerts.clear("unresponsive", t, ev, owner=OWNER)
         return ev

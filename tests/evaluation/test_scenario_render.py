@@ -1,6 +1,7 @@
 """The scenario generator through the real landmarker: labels line up with the decoded frames, a
-slid-out picture holds no face, a turned head and shifted irises read as commanded; the runner
-end to end on today's logic. All clips here are synthetic, made from one GRID clip (CC BY 4.0)."""
+slid-out picture holds no face, a turned head (its eyes with it) and shifted irises read as
+commanded; the suite end to end through the driver-state logic (a core set by default, every
+scenario with DROWSY_SCENARIO_SUITE=1). All clips here are synthetic, made from one GRID clip (CC BY 4.0)."""
 
 import json
 import os
@@ -10,9 +11,10 @@ import pytest
 
 from drowsy.cli import main as cli
 from drowsy.evaluation.scenario_eval import run_suite
-from drowsy.evaluation.scenario_render import load_source, render, render_frame, write_scenario
-from drowsy.evaluation.scenario_suite import suite
+from drowsy.evaluation.scenario_render import lid_gap, load_source, render, render_frame, write_scenario
+from drowsy.evaluation.scenario_suite import CORE, suite
 from drowsy.evaluation.scenarios import FramePlan, Move, Scenario
+from drowsy.evaluation.warp import mesh_topology, turn_head
 from drowsy.runtime.capture import VideoSource
 from drowsy.runtime.landmarks import Landmarker
 from drowsy.types import Frame
@@ -94,6 +96,34 @@ def test_turned_head_reads_the_commanded_pose(landmarker, source):
         assert np.sign(read) == np.sign(cmd) and 0.5 * abs(cmd) <= abs(read) <= 1.5 * abs(cmd), (yaw, pitch, read)
 
 
+def eye_gray(img, pts):
+    """Mean gray inside each eye's contour (its convex hull)."""
+    import cv2
+
+    out = []
+    for contour in mesh_topology()["eyes"]:
+        mask = np.zeros(img.shape[:2], np.uint8)
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.round(pts[contour, :2]).astype(np.int32)), 1)
+        out.append(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[mask > 0].mean())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("yaw, pitch", [(0.0, -30.0), (-25.0, -20.0)])
+def test_the_eyes_move_with_the_head(source, yaw, pitch):
+    # The mesh has holes at the eyes: unfilled, they kept the unmoved picture (forehead skin, ~130
+    # gray levels here against the eyes' ~86), which the eye model read as closed eyes.
+    img, pts = source.frames[5], source.points[5]
+    warped, moved = turn_head(img, pts, yaw, pitch)
+    assert np.all(np.abs(eye_gray(warped, moved) - eye_gray(img, pts)) < 12), (eye_gray(warped, moved), eye_gray(img, pts))
+
+
+def test_a_held_closure_shows_the_most_closed_frame(source):
+    start, c0, c1, end = source.clip.blink
+    gaps = [lid_gap(p) for p in source.points]
+    assert start <= c0 <= c1 <= end and min(gaps[c0:c1 + 1]) == min(gaps[start:end + 1])
+    assert max(gaps[c0:c1 + 1]) <= min(gaps) + 0.02  # never a half-shut frame in the held closure
+
+
 def test_iris_shift_moves_the_landmarkers_irises(landmarker, source):
     shifts = [(0.0, 0.0), (0.3, 0.0), (-0.3, 0.0)]
     got = faces(landmarker, [render_frame(source, plan(iris=s))[0] for s in shifts], repeat=3)
@@ -102,19 +132,21 @@ def test_iris_shift_moves_the_landmarkers_irises(landmarker, source):
     assert np.all(rel[1] - rel[0] > 1.0) and np.all(rel[2] - rel[0] < -1.0), rel
 
 
-def test_today_logic_end_to_end(shared, landmarker, tmp_path):
-    """eval-video --scenarios on what the current logic already does right: eyes closed 7 s raise a
-    microsleep alert within 3 s of the closure (the unresponsive state is issue 19's to add)."""
+def test_eyes_closed_7s_end_to_end(shared, landmarker, tmp_path):
+    """eval-video --scenarios: eyes closed 7 s raise a closure alert within 3 s of the closure and
+    unresponsive within 7 s, and the JSON holds the times."""
     out = tmp_path / "r.json"
     code = cli(["eval-video", "--scenarios", str(tmp_path / "clips"), "--only", "eyes_closed_7s",
                 "--landmarker", str(landmarker), "--scenario-source", str(shared / GRID), "--json", str(out)])
     assert code == 0
     doc = json.loads(out.read_text())
     r = {s["name"]: s for s in doc["scenarios"]}
-    assert doc["synthetic"] and doc["total"] == 1
-    closure = r["eyes_closed_7s"]["needs"][0]
+    assert doc["synthetic"] and doc["total"] == 1 and doc["passed"] == 1
+    closure, unresponsive = r["eyes_closed_7s"]["needs"]
     assert closure["label"] == "closure" and closure["ok"] and 1.0 <= closure["delay_s"] <= 3.0
+    assert unresponsive["label"] == "unresponsive" and unresponsive["ok"] and 5.5 <= unresponsive["delay_s"] <= 7.0
     assert r["eyes_closed_7s"]["unexpected"] == []  # no false alarm before the closure
+    assert doc["per_need"]["unresponsive"] == {"tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0}
     assert sorted(p.name for p in (tmp_path / "clips").iterdir()) == ["eyes_closed_7s.avi",
                                                                       "eyes_closed_7s.scenario.json"]
 
@@ -126,15 +158,34 @@ def test_normal_blinks_raise_nothing(shared, landmarker, tmp_path):
     assert r.passed and [n for _, n in r.names].count("blink") >= 2 and r.face_frames == r.frames
 
 
-# The whole suite against the driver-state logic (issue 19): opt in, it runs every scenario (minutes).
+# The suite against the driver-state logic (issue 19), made once per session: the core set always
+# (about a minute on a 2-core box), every scenario with DROWSY_SCENARIO_SUITE=1 (a few minutes).
+FULL = bool(os.environ.get("DROWSY_SCENARIO_SUITE"))
+
+
 @pytest.fixture(scope="session")
 def suite_results(shared, landmarker, tmp_path_factory):
-    return {r.name: r for r in run_suite(None, shared / GRID, landmarker, tmp_path_factory.mktemp("suite"))}
+    names = None if FULL else ",".join(CORE)
+    return {r.name: r for r in run_suite(names, shared / GRID, landmarker, tmp_path_factory.mktemp("suite"))}
 
 
-@pytest.mark.skipif(not os.environ.get("DROWSY_SCENARIO_SUITE"),
-                    reason="the whole scenario suite: set DROWSY_SCENARIO_SUITE=1")
-@pytest.mark.parametrize("name", [s.name for s in suite()])
+@pytest.mark.parametrize("name", CORE)
+def test_core_scenario_gives_its_expected_outcome(suite_results, name):
+    r = suite_results[name]
+    assert r.passed, r.to_json()
+    assert all(n.t is not None and n.delay_s <= n.within_s for n in r.needs)
+
+
+# Eye-only glances of 4 s: the warp's iris shift reads back as at most 0.11 eye widths sideways and
+# never below the eye corners' middle, under the runtime's limits (0.25 sideways, set above every
+# labelled real frame; looking down needs 0.08 and eyeLookDown 0.5): no distraction (docs/scenarios.md).
+LIZARD = "the generator's iris shift reads back under the runtime's gaze limits"
+KNOWN = {f"lizard_{zone}_4s": LIZARD for zone in ("mirror", "infotainment", "footwell")}
+
+
+@pytest.mark.skipif(not FULL, reason="the whole scenario suite: set DROWSY_SCENARIO_SUITE=1")
+@pytest.mark.parametrize("name", [pytest.param(s.name, marks=pytest.mark.xfail(reason=KNOWN[s.name], strict=True))
+                                  if s.name in KNOWN else s.name for s in suite() if s.name not in CORE])
 def test_every_scenario_gives_its_expected_outcome(suite_results, name):
     r = suite_results[name]
     assert r.passed, r.to_json()

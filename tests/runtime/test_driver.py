@@ -58,7 +58,36 @@ def test_face_out_of_view_5_s_is_a_distraction_within_4_s():
     on = first(evs, "alert_on", "distraction")
     assert on is not None and on - 2.0 <= 4.0
     assert first(evs, "slump") is None and first(evs, "alert_on", "microsleep") is None
-    assert first(evs, "alert_off", "distraction") == pytest.approx(7.0, abs=1e-6)
+    assert first(evs, "alert_off", "distraction") == pytest.approx(7.5, abs=1e-6)  # back on the road 0.5 s
+
+
+def flickering(off_face, flicker):
+    """Away from 2 s to 7 s, but read back on the road during `flicker` (start, end) as the head pose
+    hovers at a limit or the face is lost and found (seen on the synthetic mirror and phone glances)."""
+    def script(t):
+        away = 2.0 <= t < 7.0 and not flicker[0] <= t < flicker[1]
+        return (off_face, OPEN if off_face is not None else None) if away else (face(), OPEN)
+    return script
+
+
+@pytest.mark.parametrize("off_face", [None, face(yaw=40.0)])
+def test_a_flicker_back_on_the_road_does_not_end_a_glance(off_face):
+    # 0.3 s read on the road at 3.5 s: still one glance from 2 s, a distraction at 5 s (3 s), not 6.8 s.
+    evs, _ = run(flickering(off_face, (3.5, 3.8)), end=10.0)
+    assert alerts(evs) == [(5.0, "distraction", "warning")]
+    assert [d["kind"] for _, k, d in evs if k == "alert_on"] == ["long"]
+    # A real return (0.6 s on the road) ends the glance: 1.5 s, then 2.9 s, neither a long distraction.
+    evs, _ = run(flickering(off_face, (3.5, 4.1)), end=10.0)
+    assert alerts(evs) == []
+    # A glance of 2.9 s, then back on the road: the pending return never stretches it to 3 s.
+    evs, _ = run(lambda t: (off_face if 2.0 <= t < 4.9 else face(), OPEN), end=8.0)
+    assert alerts(evs) == []
+
+
+def test_a_short_on_road_min_ends_a_glance_at_the_first_frames_back():
+    evs, _ = run(flickering(face(yaw=40.0), (3.5, 3.8)), end=10.0, on_road_min_s=0.05)
+    # The flicker splits the glance: 1.5 s, then 3.2 s (3.8 to 7 s), whose distraction comes at 6.8 s.
+    assert alerts(evs) == [(6.8, "distraction", "warning")]
 
 
 def glances(off_s, on_s, n, off_face=None):
@@ -118,7 +147,8 @@ def test_looking_down_with_open_eyes_is_never_a_closure():
 
 
 @pytest.mark.parametrize("script", [closure_then_slump, closure_then_pitch, glances(2.5, 1.5, 6, face(yaw=60.0)),
-                                    lambda t: (face(), CLOSED if 1.0 <= t < 8.0 else OPEN)])
+                                    lambda t: (face(), CLOSED if 1.0 <= t < 8.0 else OPEN),
+                                    flickering(face(yaw=40.0), (3.5, 3.8))])
 def test_10_and_30_fps_give_the_same_alerts(script):
     a10, a30 = alerts(run(script, fps=10.0, end=30.0)[0]), alerts(run(script, fps=30.0, end=30.0)[0])
     assert [(r, lv) for _, r, lv in a10] == [(r, lv) for _, r, lv in a30] and a30
