@@ -187,7 +187,8 @@ class TemporalConfig:
                                              unset="no calibrated zone: --max-pitch-down")
     iris_side_spread: float | None = setting(None, "the driver's sideways iris spread on the road, eye widths "
                                              "(a profile sets it)", flag="--iris-side-spread", metavar="X",
-                                             limits=(0.0, 1.0, False, False), unset="no calibrated zone: --iris-side-min")
+                                             limits=(0.0, 1.0, False, False),
+                                             unset="no calibrated zone: --iris-side-min")
     zone_k: float = _num(3.0, "a calibrated driver is off the road beyond this many spreads", "--zone-k", "K", 100.0)
     zone_min_yaw_deg: float = _num(15.0, "a calibrated yaw zone is never narrower than this", "--zone-min-yaw",
                                    "DEG", 180.0)

@@ -10,7 +10,8 @@ the blink structure of the signal), so a driver the model misreads is still meas
 'close your eyes' phase (after SETTLE_S of reaction time) is taken as closed, and checked against
 the lids. The model's scores on those frames then place the threshold (profile.derive); a fusion
 rule (calibrate_geometry.FUSION_RULES) decides whether the driver's lid geometry joins the fused
-score first. Nothing is written unless the data suffice: a face, and MIN_OPEN_S of open eyes
+score first; the spread of head pose and iris on the open frames sets the run's on-road zone
+(zone.py). Nothing is written unless the data suffice: a face, and MIN_OPEN_S of open eyes
 facing the camera; live, also MIN_CLOSED_S of closed eyes.
 """
 
