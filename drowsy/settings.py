@@ -35,8 +35,13 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 |                   |         | (scripts/choose_operating_point.py, docs/accuracy.md).              |
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
 
-Driver state (sources: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s, no_return_s,
-long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; the rest our choices.
+Driver state (sources in full: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s,
+no_return_s, long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; our choices:
+drop_within_s, head_drop_dps, unseen_max_s, on_road_min_s, look_down_min, iris_down_min, iris_side_min (scripts/gaze_stats.py).
+Calibrated on-road zone (runtime/zone.py; our choices, docs/driver-state.md): zone_k 3 (a still seat's 15 s
+covers less head motion than a drive: three times its 95 % range), zone_min_yaw_deg 15 and zone_min_pitch_deg
+10 (normal head motion of a driver looking at the road stays within), zone_min_iris_side 0.15 (above every
+labelled open frame's 99th percentile, 0.10, scripts/gaze_stats.py).
 """
 
 from __future__ import annotations
@@ -172,6 +177,26 @@ class TemporalConfig:
     iris_down_min: float = _num(0.08, "iris this far below the eye corners (eye widths) = looking down", None, "X", 1.0)
     iris_side_min: float = _num(0.25, "iris this far sideways (eye widths) = eyes off the road", None, "X", 1.0)
     on_road_min_s: float = _num(0.5, "back on the road this long ends a glance away", "--on-road-min")
+    # A calibrated driver's on-road zone (runtime/zone.py, docs/driver-state.md): a profile sets the spreads
+    # (drowsy calibrate, open eyes looking at the road); the run narrows the limits above to zone_k spreads,
+    # never below the floors, never beyond the limits. Unset (no profile): the limits above, as before.
+    yaw_spread_deg: float | None = setting(None, "the driver's head yaw spread on the road (a profile sets it)",
+                                           flag="--yaw-spread", metavar="DEG", limits=(0.0, 90.0, False, False),
+                                           unset="no calibrated zone: --max-yaw")
+    pitch_spread_deg: float | None = setting(None, "the driver's head pitch spread on the road (a profile sets it)",
+                                             flag="--pitch-spread", metavar="DEG", limits=(0.0, 90.0, False, False),
+                                             unset="no calibrated zone: --max-pitch-down")
+    iris_side_spread: float | None = setting(None, "the driver's sideways iris spread on the road, eye widths "
+                                             "(a profile sets it)", flag="--iris-side-spread", metavar="X",
+                                             limits=(0.0, 1.0, False, False),
+                                             unset="no calibrated zone: --iris-side-min")
+    zone_k: float = _num(3.0, "a calibrated driver is off the road beyond this many spreads", "--zone-k", "K", 100.0)
+    zone_min_yaw_deg: float = _num(15.0, "a calibrated yaw zone is never narrower than this", "--zone-min-yaw",
+                                   "DEG", 180.0)
+    zone_min_pitch_deg: float = _num(10.0, "a calibrated pitch-down zone is never narrower than this",
+                                     "--zone-min-pitch", "DEG", 90.0)
+    zone_min_iris_side: float = _num(0.15, "a calibrated iris zone is never narrower than this (eye widths)",
+                                     "--zone-min-iris-side", "X", 1.0)
 
 
 @dataclass(frozen=True)

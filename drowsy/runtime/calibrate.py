@@ -10,7 +10,8 @@ the blink structure of the signal), so a driver the model misreads is still meas
 'close your eyes' phase (after SETTLE_S of reaction time) is taken as closed, and checked against
 the lids. The model's scores on those frames then place the threshold (profile.derive); a fusion
 rule (calibrate_geometry.FUSION_RULES) decides whether the driver's lid geometry joins the fused
-score first. Nothing is written unless the data suffice: a face, and MIN_OPEN_S of open eyes
+score first; the spread of head pose and iris on the open frames sets the run's on-road zone
+(zone.py). Nothing is written unless the data suffice: a face, and MIN_OPEN_S of open eyes
 facing the camera; live, also MIN_CLOSED_S of closed eyes.
 """
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from . import calibrate_geometry as geo
 from . import profile as prof
+from . import zone
 from .calibrate_collect import PROG, Samples
 from .fusion import with_geometry
 from ..errors import DrowsyError, UsageError
@@ -148,7 +150,13 @@ def measure(smp: Samples, live: bool, model_threshold: float, hysteresis: float,
                         basis="open_and_closed" if closed_med is not None else "open_only", note=note,
                         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                         measured={"source": source, "closures": closures, **st},
-                        model_threshold=round(model_threshold, 6), geometry=geometry)
+                        model_threshold=round(model_threshold, 6), geometry=geometry, spread=spread(smp, open_m))
+
+
+def spread(smp: Samples, open_m: np.ndarray) -> zone.Spread:
+    """How far head and iris wander on the open-eye frames (looking at the road): the run's zone."""
+    iris = smp.iris_x if smp.iris_x is not None else np.full(len(smp.t), np.nan)
+    return zone.measure(smp.yaw[open_m], smp.pitch[open_m], iris[open_m])
 
 
 def check_out(out: str, inputs, force: bool) -> Path:

@@ -38,6 +38,7 @@ class Samples:
     # The landmarks' own view of the lids (calibrate_geometry.py), kept whatever the gate says:
     ear: np.ndarray  # (N,) mean eye aspect ratio of both eyes, nan without a face
     blink: np.ndarray | None = None  # (N,) mean eyeBlink blendshape, nan without a face or blendshapes
+    iris_x: np.ndarray | None = None  # (N,) sideways iris offset (gaze.iris_offset x), nan without a face or iris
 
 
 class Guide:
@@ -87,16 +88,17 @@ def overlay(image: np.ndarray, text: str, left_s: float, face: bool) -> np.ndarr
 
 
 def _row(r) -> tuple:
-    """(face, fused, right, left, yaw, pitch, ear, blink) of one frame's result; nan scores where
-    the gate rejected it (the state is then neither open nor closed), nan pose without a face."""
+    """(face, fused, right, left, yaw, pitch, ear, blink, iris x) of one frame's result; nan scores
+    where the gate rejected it (the state is then neither open nor closed), nan pose without a face."""
     from .crop import eye_aspect_ratio
     from .fusion import eyeblink
+    from .gaze import iris_offset
 
     if r.face is None:
-        return (False, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
+        return (False, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
     ear = float(np.mean(eye_aspect_ratio(r.face.landmarks)))
-    b = eyeblink(r.face.blendshapes)
-    geo = (ear, np.nan if b is None else float(np.mean(b)))
+    b, iris = eyeblink(r.face.blendshapes), iris_offset(r.face.landmarks)
+    geo = (ear, np.nan if b is None else float(np.mean(b)), np.nan if iris is None else iris[0])
     if r.state.closed is None:
         return (True, np.nan, np.nan, np.nan, r.face.yaw_deg, r.face.pitch_deg, *geo)
     return (True, r.scores.fused, *(float(v) for v in r.scores.p_closed), r.face.yaw_deg, r.face.pitch_deg, *geo)
@@ -137,7 +139,7 @@ def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
                 if phase is None:
                     break
                 row = _row(r)
-                rows.append((r.frame.t, *row, phase[0]))  # phase last: cols[9]
+                rows.append((r.frame.t, *row, phase[0]))  # phase last: cols[10]
                 if window.active and not window.show(overlay(r.frame.image, phase[1], phase[2], row[0])):
                     raise DrowsyError("calibration stopped before it was done (q pressed or window closed)")
     finally:
@@ -147,5 +149,5 @@ def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:
     cols = list(zip(*rows))
     return Samples(t=np.array(cols[0], float), face=np.array(cols[1], bool), fused=np.array(cols[2], float),
                    p=np.stack([np.array(cols[3], float), np.array(cols[4], float)], axis=1),
-                   yaw=np.array(cols[5], float), pitch=np.array(cols[6], float), phase=np.array(cols[9]),
-                   ear=np.array(cols[7], float), blink=np.array(cols[8], float))
+                   yaw=np.array(cols[5], float), pitch=np.array(cols[6], float), phase=np.array(cols[10]),
+                   ear=np.array(cols[7], float), blink=np.array(cols[8], float), iris_x=np.array(cols[9], float))

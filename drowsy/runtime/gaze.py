@@ -2,7 +2,8 @@
 → Attention (on the forward road or not, and why; looking down; a head drop or slump).
 
 The on-road zone is the gate's (gate.py): yaw within max_yaw_deg and pitch within the pitch
-limits of the rest pose (a driver profile sets yaw_centre_deg / pitch_centre_deg). The eyes alone
+limits of the rest pose (a driver profile sets yaw_centre_deg / pitch_centre_deg), narrowed to a
+calibrated driver's own spread (zone.py). The eyes alone
 can leave it too ("lizard" glances): the iris sideways by iris_side_min eye widths, or looking
 down. Looking down needs two signs, because MediaPipe's eyeLookDown is as high on closed eyes
 (~0.7 on the labelled clips) as on lowered lids: eyeLookDown >= look_down_min AND the iris centre
@@ -16,6 +17,7 @@ import numpy as np
 
 from ..settings import TemporalConfig
 from ..types import Attention, Face
+from .zone import on_road_zone
 
 # MediaPipe face mesh: each iris centre with its eye's two corners (image-left corner first).
 IRIS_EYES = ((468, 33, 133), (473, 362, 263))
@@ -47,6 +49,7 @@ class GazeReader:
     def __init__(self, cfg: TemporalConfig):
         self.cfg = cfg
         self._last: tuple[float, float] | None = None  # (t, pitch) of the last face
+        self.zone = on_road_zone(cfg)  # the settings' limits, narrowed by a profile's spreads (zone.py)
 
     def __call__(self, t: float, face: Face | None) -> Attention:
         cfg = self.cfg
@@ -64,14 +67,16 @@ class GazeReader:
             "eyeLookDownRight" in b else None
         down = look is not None and gaze is not None and look >= cfg.look_down_min and gaze[1] >= cfg.iris_down_min
         why = None
-        if pitch < -cfg.max_pitch_down_deg:
+        if pitch < -self.zone.pitch_down_deg:
             why = "head_down"
-        elif abs(yaw) > cfg.max_yaw_deg or pitch > cfg.max_pitch_up_deg:
+        elif abs(yaw) > self.zone.yaw_deg or pitch > cfg.max_pitch_up_deg:
             why = "head_turned"
         elif down:
             why = "looking_down"
-        elif gaze is not None and abs(gaze[0]) >= cfg.iris_side_min:
+        elif gaze is not None and abs(gaze[0]) >= self.zone.iris_side:
             why = "gaze_side"
-        drop = "head_drop" if why == "head_down" or (rate is not None and rate <= -cfg.head_drop_dps) else None
+        # A head drop is past the gate's limit, not the calibrated zone's: only then is a closure hidden.
+        fast = rate is not None and rate <= -cfg.head_drop_dps
+        drop = "head_drop" if pitch < -cfg.max_pitch_down_deg or fast else None
         return Attention(on_road=why is None, why=why, looking_down=down, gaze=gaze,
                          look_down=None if look is None else float(look), drop=drop)

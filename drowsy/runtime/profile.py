@@ -9,7 +9,10 @@ A profile is a small TOML file:
 - [profile] (format, name, created, basis, note) and [measured] (counts, quantiles, spreads):
   what it rests on, for people to read; a run checks only their presence and types;
 - [fusion] (optional; profiles before issue 21 have none): ear_open, ear_closed, weight — the
-  driver's lid geometry (fusion.Geometry), blended into the fused score when weight > 0.
+  driver's lid geometry (fusion.Geometry), blended into the fused score when weight > 0;
+- [spread] (optional; profiles before issue 19 have none): yaw_deg, pitch_deg, iris_side — how far
+  head and iris wander while the driver looks at the road (zone.Spread); a run narrows its on-road
+  zone to them (the temporal settings *_spread, zone.on_road_zone).
 
 The threshold rule (derive) lies between the person's open-eye and closed-eye fused scores and is
 pulled back towards the model's own threshold when few closures were seen; it never calls the
@@ -25,6 +28,7 @@ from typing import Mapping
 
 from ..errors import DrowsyError
 from .fusion import Geometry
+from .zone import Spread
 from ..settings_io import brief, read_toml, toml_value as _toml  # the run settings' TOML values: same quoting
 
 FORMAT = 1
@@ -46,6 +50,9 @@ THRESHOLD_RULES = ("capped", "midpoint")  # see derive
 THRESHOLD_RULE = "capped"
 HYSTERESIS_RULE = "fixed"
 APPLY_KEYS = ("closed_threshold", "hysteresis", "yaw_centre_deg", "pitch_centre_deg")
+# [spread] key → the temporal setting it sets, and its bounds on load.
+SPREAD_KEYS = {"yaw_deg": ("yaw_spread_deg", 90.0), "pitch_deg": ("pitch_spread_deg", 90.0),
+               "iris_side": ("iris_side_spread", 1.0)}
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class Profile:
     measured: Mapping[str, object] = field(default_factory=dict)
     model_threshold: float | None = None
     geometry: Geometry | None = None  # [fusion]: None in profiles made before issue 21
+    spread: Spread | None = None  # [spread]: None in profiles made before issue 19
 
     def describe(self) -> str:
         """One line: what a run takes from this profile."""
@@ -70,9 +78,12 @@ class Profile:
         geo = self.geometry
         fusion = (f", lid geometry weight {geo.weight:g} (eye aspect ratio open {geo.ear_open:.3f}, "
                   f"closed {geo.ear_closed:.3f})" if geo is not None and geo.weight else "")
+        sp = self.spread
+        spread = ("" if sp is None else f", spread on the road yaw {sp.yaw_deg:.1f}° pitch {sp.pitch_deg:.1f}° "
+                  f"iris {sp.iris_side:.2f}")
         return (f"profile {escape(self.name)}: closed threshold {self.closed_threshold:g}, "
                 f"hysteresis {self.hysteresis:g}, rest pose yaw {self.yaw_centre_deg:+.1f}° "
-                f"pitch {self.pitch_centre_deg:+.1f}°{fusion} ({self.basis})")
+                f"pitch {self.pitch_centre_deg:+.1f}°{spread}{fusion} ({self.basis})")
 
 
 def derive(open_q: float, closed_median: float | None, closures: int, model_threshold: float,
@@ -118,9 +129,16 @@ def derive(open_q: float, closed_median: float | None, closures: int, model_thre
     return round(thr, 4), round(hyst, 4), note
 
 
+def applied(profile: Profile) -> dict:
+    """{temporal setting: value} that a run takes from this profile."""
+    sp = profile.spread
+    return {**{k: getattr(profile, k) for k in APPLY_KEYS},
+            **({} if sp is None else {s: getattr(sp, k) for k, (s, _) in SPREAD_KEYS.items()})}
+
+
 def apply(temporal, profile: Profile):
-    """The temporal settings with the profile's threshold, hysteresis and pose centre."""
-    return replace(temporal, **{k: getattr(profile, k) for k in APPLY_KEYS})
+    """The temporal settings with the profile's threshold, hysteresis, pose centre and spreads."""
+    return replace(temporal, **applied(profile))
 
 
 # -- TOML ---------------------------------------------------------------------------------------
@@ -134,6 +152,8 @@ def to_toml(p: Profile) -> str:
     }
     if p.geometry is not None:
         sections["fusion"] = {k: float(getattr(p.geometry, k)) for k in ("ear_open", "ear_closed", "weight")}
+    if p.spread is not None:
+        sections["spread"] = {k: float(getattr(p.spread, k)) for k in SPREAD_KEYS}
     lines = ["# drowsy driver profile: written by `drowsy calibrate`, used by `drowsy run --profile`"]
     for sec, values in sections.items():
         lines += ["", f"[{sec}]"] + [f"{k} = {_toml(v)}" for k, v in values.items()]
@@ -196,7 +216,19 @@ def _parse(doc: dict) -> Profile:
     return Profile(name=meta["name"], closed_threshold=thr, hysteresis=hyst, **centre, model_sha256=sha,
                    basis=meta["basis"], note=str(meta.get("note", "")), created=str(meta.get("created", "")),
                    measured=dict(doc["measured"]),
-                   model_threshold=None if g is None else float(g), geometry=geo)
+                   model_threshold=None if g is None else float(g), geometry=geo, spread=_spread(doc))
+
+
+def _spread(doc: dict) -> Spread | None:
+    """[spread], optional (profiles before issue 19 have none): every key, each in its bounds."""
+    if "spread" not in doc:
+        return None
+    if not isinstance(doc["spread"], dict):
+        raise ValueError("[spread] must be a section")
+    unknown = sorted(set(doc["spread"]) - set(SPREAD_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) in [spread]: {', '.join(unknown)}")
+    return Spread(**{k: _number(doc, "spread", k, 0.0, hi) for k, (_, hi) in SPREAD_KEYS.items()})
 
 
 def load(path: str | Path, model_sha256: str | None = None) -> Profile:
@@ -230,7 +262,7 @@ def for_run(cfg):
     path = cfg.profile.profile
     if not path:
         return cfg, None
-    for k in APPLY_KEYS:
+    for k in (*APPLY_KEYS, *(s for s, _ in SPREAD_KEYS.values())):
         if getattr(cfg.temporal, k) != default_of(k):
             raise UsageError(f"{flag_of(k)} and the profile {path} both set {k}: give one of them")
     model = Path(cfg.model.model) if cfg.model.model else default_eye_model()
