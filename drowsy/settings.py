@@ -5,7 +5,8 @@ metadata below (settings_io.py), so a default is written once, here. Also here: 
 that several sides share (devices, the jitter range, the crop contract), so training, export,
 evaluation and the runtime cannot drift apart.
 
-Temporal defaults and where they come from (conventions unless marked; none fitted to our data):
+Defaults of the thresholds and where they come from (none fitted to our data unless marked;
+scripts/docs_reference.py puts each row into the settings reference):
 
 | setting           | default | source / reason                                                     |
 |-------------------|---------|---------------------------------------------------------------------|
@@ -34,9 +35,28 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 |                   |         | landmarker's pitch is +10 to +31 deg and blinks are plainly visible |
 |                   |         | (scripts/choose_operating_point.py, docs/accuracy.md).              |
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
-
-Driver state (sources: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s, no_return_s,
-long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; the rest our choices.
+| yaw_centre_deg    | 0       | the rest pose: facing the camera, unless a driver profile says      |
+|                   |         | otherwise (drowsy calibrate measures it).                           |
+| pitch_centre_deg  | 0       | the rest pose, as yaw_centre_deg: 0 unless a driver profile says.  |
+| track_max_motion  | 0.5     | our choice: flow moves landmarks rigidly; a head turn is not that.  |
+| (driver state: docs/driver-state.md; Euro NCAP Safe Driving, driver monitoring, 2023)|
+| sleep_s           | 3 s     | Euro NCAP: eyes closed >= 3 s = sleep.                              |
+| unresponsive_s    | 6 s     | Euro NCAP: eyes closed, or gaze off road, >= 6 s.                   |
+| no_return_s       | 3 s     | Euro NCAP: no return to the road within 3 s of a warning.           |
+| long_distraction_s| 3 s     | Euro NCAP: long distraction, one glance away >= 3 s.                |
+| vats_s            | 10 s    | Euro NCAP: VATS, >= 10 s off road within 30 s.                      |
+| vats_window_s     | 30 s    | Euro NCAP: the 30 s over which VATS counts.                         |
+| vats_reset_s      | 2 s     | Euro NCAP: VATS resets after >= 2 s continuously on road.           |
+| drop_within_s     | 1 s     | our choice: "within about a second" of the closure (issue 19).      |
+| drop_min_closure_s| 0.4 s   | the longest normal blink, 100-400 ms (Stern et al. 1984).           |
+| head_drop_dps     | 60 deg/s| our choice: a nod, faster than a deliberate look down.              |
+| unseen_max_s      | 30 s    | our choice: then the attention logic takes over.                    |
+| look_down_min     | 0.5     | our choice: above every labelled open frame's p99 but the           |
+|                   |         | looking-up clips' (0.54), which the iris rule excludes.             |
+| iris_down_min     | 0.08    | our choice: above every labelled frame's maximum (0.05).            |
+| iris_side_min     | 0.25    | our choice: above every labelled frame's maximum (0.20).            |
+| on_road_min_s     | 0.5 s   | our choice: longer than a pose read at a limit's edge (0.1-0.3 s    |
+|                   |         | on the synthetic glances); a real look back at the road is longer.  |
 """
 
 from __future__ import annotations
