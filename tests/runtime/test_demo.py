@@ -43,7 +43,7 @@ def test_the_narration_tells_every_driver_state_event_with_its_level():
     # What a user reads in the terminal for the driver-state events (issue 19): each alert with
     # its level and what raised it, the head drop / slump and looking down in words, not raw keys.
     from drowsy.runtime.demo import _describe
-    from tests.runtime.driver_scenes import every_new_event
+    from driver_scenes import every_new_event
 
     told = [_describe(ev) for ev in every_new_event()[1]]
     ons = [line for line in told if line.startswith("ALERT")]
