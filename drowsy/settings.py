@@ -5,7 +5,8 @@ metadata below (settings_io.py), so a default is written once, here. Also here: 
 that several sides share (devices, the jitter range, the crop contract), so training, export,
 evaluation and the runtime cannot drift apart.
 
-Temporal defaults and where they come from (conventions unless marked; none fitted to our data):
+Defaults of the thresholds and where they come from (none fitted to our data unless marked;
+scripts/docs_reference.py puts each row into the settings reference):
 
 | setting           | default | source / reason                                                     |
 |-------------------|---------|---------------------------------------------------------------------|
@@ -34,14 +35,39 @@ Temporal defaults and where they come from (conventions unless marked; none fitt
 |                   |         | landmarker's pitch is +10 to +31 deg and blinks are plainly visible |
 |                   |         | (scripts/choose_operating_point.py, docs/accuracy.md).              |
 | min_brightness    | 20      | our choice: mean gray (0-255) of the eye crops below it = too dark. |
-
-Driver state (sources in full: docs/driver-state.md): Euro NCAP Safe Driving 2023: sleep_s, unresponsive_s,
-no_return_s, long_distraction_s, vats_*; longest normal blink (Stern 1984): drop_min_closure_s; our choices:
-drop_within_s, head_drop_dps, unseen_max_s, on_road_min_s, look_down_min, iris_down_min, iris_side_min (scripts/gaze_stats.py).
-Calibrated on-road zone (runtime/zone.py; our choices, docs/driver-state.md): zone_k 3 (a still seat's 15 s
-covers less head motion than a drive: three times its 95 % range), zone_min_yaw_deg 15 and zone_min_pitch_deg
-10 (normal head motion of a driver looking at the road stays within), zone_min_iris_side 0.15 (above every
-labelled open frame's 99th percentile, 0.10, scripts/gaze_stats.py).
+| yaw_centre_deg    | 0       | the rest pose: facing the camera, unless a driver profile says      |
+|                   |         | otherwise (drowsy calibrate measures it).                           |
+| pitch_centre_deg  | 0       | the rest pose, as yaw_centre_deg: 0 unless a driver profile says.  |
+| track_max_motion  | 0.5     | our choice: flow moves landmarks rigidly; a head turn is not that.  |
+| (driver state: docs/driver-state.md; Euro NCAP Safe Driving, driver monitoring, 2023)|
+| sleep_s           | 3 s     | Euro NCAP: eyes closed >= 3 s = sleep.                              |
+| unresponsive_s    | 6 s     | Euro NCAP: eyes closed, or gaze off road, >= 6 s.                   |
+| no_return_s       | 3 s     | Euro NCAP: no return to the road within 3 s of a warning.           |
+| long_distraction_s| 3 s     | Euro NCAP: long distraction, one glance away >= 3 s.                |
+| vats_s            | 10 s    | Euro NCAP: VATS, >= 10 s off road within 30 s.                      |
+| vats_window_s     | 30 s    | Euro NCAP: the 30 s over which VATS counts.                         |
+| vats_reset_s      | 2 s     | Euro NCAP: VATS resets after >= 2 s continuously on road.           |
+| drop_within_s     | 1 s     | our choice: "within about a second" of the closure (issue 19).      |
+| drop_min_closure_s| 0.4 s   | the longest normal blink, 100-400 ms (Stern et al. 1984).           |
+| head_drop_dps     | 60 deg/s| our choice: a nod, faster than a deliberate look down.              |
+| unseen_max_s      | 30 s    | our choice: then the attention logic takes over.                    |
+| look_down_min     | 0.5     | our choice: above every labelled open frame's p99 but the           |
+|                   |         | looking-up clips' (0.54), which the iris rule excludes.             |
+| iris_down_min     | 0.08    | our choice: above every labelled frame's maximum (0.05).            |
+| iris_side_min     | 0.25    | our choice: above every labelled frame's maximum (0.20).            |
+| on_road_min_s     | 0.5 s   | our choice: longer than a pose read at a limit's edge (0.1-0.3 s    |
+|                   |         | on the synthetic glances); a real look back at the road is longer.  |
+| yaw_spread_deg    | none    | a driver profile (drowsy calibrate): the driver's spread on the     |
+|                   |         | road; unset = no calibrated zone, the limits above.                 |
+| pitch_spread_deg  | none    | as yaw_spread_deg.                                                  |
+| iris_side_spread  | none    | as yaw_spread_deg.                                                  |
+| zone_k            | 3       | our choice: a still seat's 15 s covers less head motion than a      |
+|                   |         | drive: three times its 95 % range (runtime/zone.py).                |
+| zone_min_yaw_deg  | 15      | our choice: normal head motion of a driver looking at the road      |
+|                   |         | stays within.                                                       |
+| zone_min_pitch_deg| 10      | our choice: as zone_min_yaw_deg.                                    |
+| zone_min_iris_side| 0.15    | our choice: above every labelled open frame's 99th percentile,      |
+|                   |         | 0.10 (scripts/gaze_stats.py).                                       |
 """
 
 from __future__ import annotations

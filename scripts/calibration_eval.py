@@ -9,8 +9,8 @@ precision / recall / F1 and frame AUC (markdown), optionally all figures as JSON
 P(closed) is raised to the power G (< 1) before fusion, so open eyes read high (0.015 ** 0.03 =
 0.88) while the order of the scores is kept: a stand-in for a narrow-eyed driver the model misreads.
 
---unseen names the people the eye model never saw (release 3: ZJU 000001 and 000007; README
-"Accuracy on real video"); --also-calibrate runs `drowsy calibrate --video`'s measurement on every
+--unseen names the people the eye model never saw (release 3: ZJU 000001 and 000007;
+docs/accuracy.md); --also-calibrate runs `drowsy calibrate --video`'s measurement on every
 clip of another folder (GRID) and says which it would refuse.
 """
 

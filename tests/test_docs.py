@@ -46,6 +46,16 @@ def test_every_setting_is_in_the_generated_reference():
     assert "  - scripts/docs_reference.py" in (REPO / "mkdocs.yml").read_text().splitlines()
 
 
+def test_every_threshold_has_its_source_in_the_reference():
+    # A threshold's reason travels with it: every [temporal] setting and the tracker's limit has a
+    # source in the generated page (settings.py's table or the comment above the field).
+    text = reference().settings_markdown()
+    thresholds = [n for n, sec in SECTION_OF.items() if sec == "temporal"] + ["track_max_motion", "landmarks_every"]
+    missing = [n for n in thresholds
+               if next(r for r in text.splitlines() if r.startswith(f"| `{n}` |")).rstrip().endswith("| — |")]
+    assert not missing, f"no source in the settings reference: {missing}"
+
+
 def test_the_cli_reference_holds_every_command_and_option():
     text = reference().cli_markdown()
     for name, sub in subcommands().items():

@@ -160,46 +160,6 @@ def _load() -> float | None:
         return None
 
 
-def _fmt(v) -> str:
-    return "–" if v is None else f"{v:.2f}"
-
-
-def _stage_rows(doc: dict) -> list[str]:
-    rows = ["| stage | p50 ms | p90 ms | mean ms |", "|---|---:|---:|---:|"]
-    for k, s in doc["stages"].items():
-        label = {"decode": "decode / capture", "temporal": "temporal logic", "total": "total (pipeline stages)",
-                 "latency": "latency (capture to result)"}.get(k, k)
-        rows.append(f"| {label} | {_fmt(s['p50_ms'])} | {_fmt(s['p90_ms'])} | {_fmt(s['mean_ms'])} |")
-    mode = "stages overlapping" if doc.get("parallel", True) else "stages one after another"
-    rows.append(f"| **end to end** ({mode}) | | | **{doc['fps']:.1f} frames/s** |")
-    ref = doc.get("reference")
-    if ref:
-        rows.append(f"| reference loop (decode + detect_for_video) | | | {ref['fps']:.1f} frames/s |")
-        rows.append(f"| **ratio drowsy / reference** | | | **{doc['ratio']:.3f}** |")
-    return rows
-
-
-def markdown(doc: dict) -> str:
-    w, h = doc["frame_size"]
-    head = [f"drowsy bench: {doc['source']}, {w}x{h}, {doc['frames']} frames after {doc['warmup']} warm-up, "
-            f"J={doc['jitter']} ({2 * (doc['jitter'] + 1)} crops per frame), face in {doc['face_frames']} frames, "
-            f"landmarker num_faces={doc.get('faces', 1)}, {doc.get('dropped', 0)} frames dropped",
-            f"CPU: {doc['cpu']} ({doc['cores']} logical cores)" + (f"; GPU: {doc['gpu']}" if doc["gpu"] else "")
-            + ("" if None in doc["load_avg_1min"] else
-               f"; load average {doc['load_avg_1min'][0]:g} before, {doc['load_avg_1min'][1]:g} after"),
-            "eye model providers: " + ", ".join(doc["providers"]),
-            "versions: " + ", ".join(f"{k} {v}" for k, v in doc["versions"].items()), ""]
-    out = head + _stage_rows(doc)
-    if doc["classifier"]:
-        out += ["", "| classifier | provider | threads | batch | p50 ms / call | p90 ms / call | ms / crop |",
-                "|---|---|---:|---|---:|---:|---:|"]
-        for r in doc["classifier"]:
-            out.append(f"| {r['model']} | {r['provider'].replace('ExecutionProvider', '')} | {r['threads']} | "
-                       f"{r['batch_label']} | {_fmt(r['p50_ms'])} | {_fmt(r['p90_ms'])} | {r['per_crop_ms']:.3f} |")
-    out += [f"note: {n}" for n in doc["notes"]]
-    return "\n".join(out)
-
-
 def _check(args) -> None:
     if args.frames < 1 or args.warmup < 0:
         raise UsageError("--frames must be >= 1 and --warmup >= 0")
@@ -249,6 +209,7 @@ def _pipeline_and_reference(args, cfg) -> tuple[dict, object, dict | None]:
 
 def main(args: argparse.Namespace) -> int:
     from .benchstats import classifier_bench, cpu_model, gpu_name, summary_ms, versions
+    from .benchtable import every_table, markdown
     from ..settings import ModelConfig, RunConfig
     from ..paths import cache_dir
     from ..runtime.classify import PROVIDERS
@@ -286,7 +247,7 @@ def main(args: argparse.Namespace) -> int:
            "providers": classifier.providers, "available_providers": available, "versions": versions(),
            "eye_model": str(classifier.path), "classifier": rows, "notes": notes}
     if args.landmarks_every != "1":
-        from .benchrates import every_rows, every_table
+        from .benchrates import every_rows
 
         doc["landmarks_every"] = every_rows(args, cfg, _source, measure)
     print(markdown(doc))

@@ -60,21 +60,3 @@ def _cores() -> int | None:
         return len(os.sched_getaffinity(0))  # what taskset allows, not the machine's count
     except AttributeError:
         return os.cpu_count()
-
-
-def every_table(rows: list[dict]) -> str:
-    cores = rows[0]["cores"] if rows else None
-    out = [f"landmarks on some frames (--landmarks-every), {cores} core(s) usable by this process:",
-           "| --landmarks-every | eye-state FPS | landmark FPS | landmark passes / frame | CPU ms / frame (all threads) | "
-           "mean motion ms / frame | mean crop + classify ms / frame |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        p = r["mean_ms"]
-        eye = None if p.get("crop") is None else p["crop"] + (p.get("classify") or 0.0)
-        out.append(f"| {r['every']} | {r['eye_fps']:.1f} | {r['landmark_fps']:.1f} | "
-                   f"{r['landmark_passes'] / max(1, r['frames']):.3f} | {r['cpu_ms_per_frame']:.2f} | "
-                   f"{_f(p.get('motion'))} | {_f(eye)} |")
-    return "\n".join(out)
-
-
-def _f(v) -> str:
-    return "–" if v is None else f"{v:.2f}"

@@ -186,14 +186,16 @@ def main(args: argparse.Namespace) -> int:
     from ..paths import default_eye_model, resolve_landmarker
     from ..settings_io import resolve_section
 
+    why = problem("jitter", args.jitter)  # both modes: a usage error before any clip is made
+    if why:
+        raise UsageError(f"--jitter {why}, got {args.jitter}")
     if args.scenarios is not None:
         from .scenario_eval import main as scenarios_main
 
+        if args.landmarks_every.strip() != "1":  # the suite runs landmarks on every frame
+            raise UsageError("--landmarks-every is not used by --scenarios; leave it out")
         return scenarios_main(args)
     sets = pass_sets(args.conditions, args.rates, args.landmarks_every)
-    why = problem("jitter", args.jitter)
-    if why:
-        raise UsageError(f"--jitter {why}, got {args.jitter}")
     pairs = _pairs(args)
     _check_outputs(args, pairs, [s[0] for s in sets])
     cache = cache_folder(args.cache)

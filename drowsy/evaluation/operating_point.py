@@ -28,7 +28,7 @@ from .clips import ClipPass, blink_frames
 from .summary import count, frame_table, roc_summary
 
 # Simplest first: ties go to the earlier. "mean+eyeblink" was added after the first run of the
-# rule (README, "Accuracy on real video" says which figures came before it).
+# rule (docs/accuracy.md says which figures came before it).
 FUSIONS = ("mean", "reliable", "reliable_or", "max", "mean+eyeblink")
 THRESHOLDS = tuple(round(float(x), 2) for x in np.arange(0.20, 0.91, 0.05))
 HYSTERESES = (0.1, 0.05, 0.2)

@@ -30,6 +30,7 @@ CLIP = "demo.mp4"
 ABOUT = ("GRID corpus speaker 2, clip id2_vcd_swwp2s (Cooke, Barker, Cunningham, Shao, JASA 2006; CC BY 4.0); "
          "from 1.8 s one closed-eye frame is held for 2.5 s (a synthetic hold, not a real microsleep) "
          "to show the microsleep alert")
+DROPS = {"head_drop": "head dropped", "slump": "face left the picture"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -88,17 +89,46 @@ class LoopingSource(Source):
         self._src.close()
 
 
+def _s(x) -> str:
+    return f"{x:.2f} s" if isinstance(x, (int, float)) else "?"
+
+
+def _alert_detail(d: dict) -> str:
+    """What raised an alert, from its event's data (runtime/alerts.py, temporal.py, attention.py)."""
+    reason = d.get("reason")
+    if reason == "perclos" and d.get("perclos") is not None:
+        return f", PERCLOS {d['perclos']:.2f}"
+    if reason == "distraction":
+        away = f" ({d['why']})" if d.get("why") else ""
+        if d.get("kind") == "vats":
+            return f", {_s(d.get('off_road_s'))} off the road in glances within --vats-window{away}"
+        return f", off the road {_s(d.get('off_road_s'))}{away}"
+    if d.get("cause") == "no_return":
+        return f", not back on the road after the distraction warning (off the road {_s(d.get('off_road_s'))})"
+    if d.get("cause") == "off_road":
+        return f", off the road {_s(d.get('off_road_s'))}"
+    return f", eyes closed {_s(d['closed_for'])}" if d.get("closed_for") is not None else ""
+
+
 def _describe(ev) -> str:
+    """One event in words, with the alert's level as the overlay and the web view show it."""
     d = dict(ev.data)
     if ev.kind == "alert_on":
-        reason = d.get("reason", "?")
-        if reason == "perclos" and d.get("perclos") is not None:
-            return f"ALERT (perclos), PERCLOS {d['perclos']:.2f}"
-        return f"ALERT ({reason})" + (f", eyes closed {d['closed_for']:.2f} s" if d.get("closed_for") is not None else "")
+        level = f" ({d['level']})" if d.get("level") else ""
+        return f"ALERT{level}: {d.get('reason', '?')}{_alert_detail(d)}"
     if ev.kind == "alert_off":
         return f"alert off ({d.get('reason', '?')}, on for {d.get('duration_s', 0):.1f} s)"
     if ev.kind in ("blink", "microsleep") and "duration_s" in d:
-        return f"{ev.kind}: eyes closed {d['duration_s']:.2f} s"
+        unseen = ", part of it unseen (head dropped or out of view)" if d.get("unseen") else ""
+        return f"{ev.kind}: eyes closed {d['duration_s']:.2f} s{unseen}"
+    if ev.kind in DROPS:
+        return f"{DROPS[ev.kind]} after the eyes closed for {_s(d.get('closed_for'))}: the closure goes on"
+    if ev.kind == "not_visible":
+        return f"eyes not assessable for {_s(d.get('duration_s'))} ({d.get('reason', '?')})"
+    if ev.kind == "visible_again":
+        return f"eyes assessable again after {_s(d.get('duration_s'))}"
+    if ev.kind == "looking_down":
+        return "looking down with open eyes (not a closure)"
     return ev.kind + "".join(f", {k} {v}" for k, v in d.items())
 
 

@@ -8,8 +8,8 @@ One face, tracked: the tracking task asks MediaPipe for one face, so its face de
 only until it has a face; then the landmark model alone follows it from frame to frame, and the
 detector runs again only when the track is lost. Asking MediaPipe for two faces instead keeps
 its detector running on every frame that shows fewer (almost every frame in a car); that cost
-is what `drowsy bench --faces 1` against the reference loop with `--faces 2` shows (README,
-"Speed"). So choosing the driver among several faces (num_faces=N > 1, `drowsy run --faces N`)
+is what `drowsy bench --faces 1` against the reference loop with `--faces 2` shows (docs/speed.md,
+"One face, tracked"). So choosing the driver among several faces (num_faces=N > 1, `drowsy run --faces N`)
 is an occasional full detection instead: once a second (of frame time) a second task in IMAGE
 mode finds up to N faces; if the largest is not the tracked one, tracking restarts on it.
 With the default (one), a passenger leaning in never takes the tracked driver's place, but

@@ -138,6 +138,19 @@ def _process(cfg, loop, pipeline, frames_log, emit, remote, window, alarm, label
     return count
 
 
+def _check_geometry_with_tracking(cfg, profile) -> None:
+    """A profile's lid geometry needs fresh landmarks on every frame: optical flow (track.py) moves
+    them rigidly, so the eye aspect ratio between two landmark passes is that of the last pass,
+    and a blink there would be outvoted by open-eye geometry (UsageError, before any output)."""
+    from ..errors import UsageError
+    from .track import landmarks_every
+
+    geo = None if profile is None else profile.geometry
+    if geo is not None and geo.weight and landmarks_every(cfg.model.landmarks_every) != 1:
+        raise UsageError(f"--landmarks-every {cfg.model.landmarks_every} cannot go with this profile's lid geometry "
+                         f"(weight {geo.weight:g}): it needs landmarks on every frame (--landmarks-every 1)")
+
+
 def run(cfg, stop: threading.Event | None = None, *, opener=None, sinks=(), prog: str = PROG) -> int:
     """Process the configured source until it ends or `stop` is set; returns the exit code.
 
@@ -165,6 +178,7 @@ def run(cfg, stop: threading.Event | None = None, *, opener=None, sinks=(), prog
         check_remote(cfg)
         cfg, profile = for_run(cfg)  # before any output: a bad profile is one line, nothing written
         label = None if profile is None else profile.name
+        _check_geometry_with_tracking(cfg, profile)
         if profile is not None:
             print(f"{PROG}: {profile.describe()}", file=sys.stderr, flush=True)  # describe() escapes the name
         check_run_outputs(cfg)  # before anything opens: no log is truncated by a run that cannot start

@@ -131,13 +131,17 @@ def guarded_h11(acceptor: Acceptor):
 
     class GuardedH11(H11Protocol):
         _head_timer = None
+        _armed_for = None
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._arm()
 
         def _arm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
             self._head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self._head_late, self.scope)
+            self._armed_for = self.scope  # the request before the one whose head is awaited (None at first)
 
         def _head_late(self, scope_then) -> None:
             self._head_timer = None
@@ -146,8 +150,11 @@ def guarded_h11(acceptor: Acceptor):
                 self.transport.close()
 
         def data_received(self, data: bytes) -> None:
-            if self._head_timer is None and self.conn.their_state is h11.IDLE:
-                self._arm()  # the first byte of a later request on a kept-alive connection
+            # The first bytes of a later request on a kept-alive connection: its head gets its own
+            # HEADER_TIMEOUT_S, also when the timer of the connection's start is still pending (that
+            # one, seeing the first request done, would let a half-sent second head stay forever).
+            if self.conn.their_state is h11.IDLE and (self._head_timer is None or self._armed_for is not self.scope):
+                self._arm()
             super().data_received(data)
 
         def connection_lost(self, exc) -> None:

@@ -13,9 +13,10 @@ and gives its own uncertainty (points lost, fit residual); docs/speed.md has the
   than `max_motion` eye widths since the last pass (flow moves landmarks rigidly in the image
   plane; a head turn is not that).
 - `Auto` (cameras, streams): the landmarker on its own thread, always on the newest frame it can
-  take, as fast as the box goes; every frame gets the newest landmarks moved to it (from the
-  landmark frame straight to this one: no drift accumulated over the frames in between). The
-  eye stage never waits for the landmarker.
+  take, as fast as the box goes; every frame gets the newest landmarks moved to it: on the frame
+  a pass's landmarks arrive, from their own frame straight to this one (the frames the pass took
+  add no drift); after that, from the previous frame until the next pass. The eye stage never
+  waits for the landmarker.
 Each call returns a `Tracked`: the face, the landmarker's ms on this frame, the flow's ms, and
 a LandmarkAge (frames and ms since the landmark frame, the largest eye-corner move in px).
 """

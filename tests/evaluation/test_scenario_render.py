@@ -151,6 +151,14 @@ def test_eyes_closed_7s_end_to_end(shared, landmarker, tmp_path):
                                                                       "eyes_closed_7s.scenario.json"]
 
 
+def test_scenarios_refuse_bad_flags_before_making_anything(shared, tmp_path, capsys):
+    base = ["eval-video", "--scenarios", str(tmp_path / "clips"), "--only", "eyes_closed_7s",
+            "--scenario-source", str(shared / GRID)]
+    assert cli(base + ["--jitter", "99"]) == 2 and "--jitter" in capsys.readouterr().err
+    assert cli(base + ["--landmarks-every", "4"]) == 2 and "--landmarks-every" in capsys.readouterr().err
+    assert not (tmp_path / "clips").exists()
+
+
 def test_normal_blinks_raise_nothing(shared, landmarker, tmp_path):
     blinks = Scenario("test_blinks", 7.0, "looking ahead, three normal blinks", "none", 0.0,
                       blinks_s=(1.0, 3.2, 5.5))

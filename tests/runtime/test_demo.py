@@ -29,7 +29,7 @@ def test_demo_headless_shows_blinks_the_microsleep_alert_and_a_summary(landmarke
     assert "synthetic hold" in out[0] and "CC BY 4.0" in out[0]  # the user is told what is made up
     told = [m[1] for m in (re.fullmatch(r"drowsy demo: +\d+\.\d\d s  (.+)", line) for line in out) if m]
     assert told[0].startswith("blink") and told[-1].startswith("blink")
-    assert "ALERT (microsleep), eyes closed 1.5" in told[1] and told[2].startswith("microsleep: eyes closed 2.6")
+    assert "ALERT (warning): microsleep, eyes closed 1.5" in told[1] and told[2].startswith("microsleep: eyes closed 2.6")
     assert told[3].startswith("alert off (microsleep")
     summary = r.stderr.strip().splitlines()[-1]
     assert re.fullmatch(r"drowsy demo: 137 frames \(5\.4 s of input\) in [\d.]+ s, [\d.]+ fps; "
@@ -37,6 +37,27 @@ def test_demo_headless_shows_blinks_the_microsleep_alert_and_a_summary(landmarke
     logged = [json.loads(line) for line in events.read_text().splitlines()]
     on = [e for e in logged if e["event"] == "alert_on"]
     assert len(on) == 1 and on[0]["reason"] == "microsleep" and 3.0 < on[0]["t"] < 3.5  # 1.72 s + 1.5 s
+
+
+def test_the_narration_tells_every_driver_state_event_with_its_level():
+    # What a user reads in the terminal for the driver-state events (issue 19): each alert with
+    # its level and what raised it, the head drop / slump and looking down in words, not raw keys.
+    from drowsy.runtime.demo import _describe
+    from driver_scenes import every_new_event
+
+    told = [_describe(ev) for ev in every_new_event()[1]]
+    ons = [line for line in told if line.startswith("ALERT")]
+    assert {"ALERT (warning): microsleep", "ALERT (critical): sleep", "ALERT (warning): distraction",
+            "ALERT (critical): unresponsive"} <= {line.split(",")[0] for line in ons}, ons
+    distraction = next(line for line in ons if "distraction" in line)
+    assert re.fullmatch(r"ALERT \(warning\): distraction, off the road 3\.\d\d s \((no_face|looking_down)\)",
+                        distraction), distraction
+    assert any(re.fullmatch(r"ALERT \(critical\): sleep, eyes closed 3\.\d\d s", line) for line in ons), ons
+    assert any(line.startswith("face left the picture after the eyes closed for 0.9") for line in told), told
+    assert any(line.startswith("head dropped after the eyes closed for 0.8") for line in told), told
+    assert "looking down with open eyes (not a closure)" in told
+    assert any(line.endswith("part of it unseen (head dropped or out of view)") for line in told), told
+    assert not any("{" in line or "closure_start" in line for line in told), told
 
 
 def test_the_looping_source_runs_time_and_frame_numbers_on():
@@ -86,5 +107,5 @@ def test_demo_serve_loops_in_real_time_until_ctrl_c(landmarker, tmp_path):
     assert p.returncode == 0, err
     assert status["frame"] >= 137  # looped: time and frame numbers run on past the clip's end
     assert wall > status["t"] - 0.5  # paced: the server starts before the first frame, so t <= wall time
-    assert "looping until Ctrl-C" in out and out.count("ALERT (microsleep)") >= 1
+    assert "looping until Ctrl-C" in out and out.count("ALERT (warning): microsleep") >= 1
     assert re.search(r"drowsy demo: \d+ frames .*; 0 dropped, 0 failed frames", err)

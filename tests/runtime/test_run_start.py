@@ -110,3 +110,21 @@ def test_a_fifo_as_profile_is_refused_at_once_and_the_logs_stay(shared, tiny_mod
     assert proc.returncode == 1 and "not a regular file" in proc.stderr, proc.stderr
     assert time.monotonic() - start < 30
     assert unchanged(logs)
+
+
+def test_a_profile_with_lid_geometry_and_landmarks_every_n_is_refused(capsys, drive, tiny_model, logs, tmp_path):
+    # Flow moves landmarks rigidly, so between two landmark passes the lid geometry would be that
+    # of the last pass and outvote a blink: the run says so in one line, before any log is opened.
+    from drowsy.paths import sha256_of
+    from drowsy.runtime import profile as prof
+    from drowsy.runtime.fusion import Geometry
+
+    path = tmp_path / "ann.toml"
+    prof.write(prof.Profile(name="ann", closed_threshold=0.6, hysteresis=0.05, yaw_centre_deg=0.0,
+                            pitch_centre_deg=0.0, model_sha256=sha256_of(tiny_model), basis="open_and_closed",
+                            note="test", created="2026-01-01T00:00:00Z", measured={"open_frames": 100},
+                            model_threshold=0.5, geometry=Geometry(ear_open=0.3, ear_closed=0.1, weight=0.5)), path)
+    for every in ("6", "auto"):
+        code, err = run(capsys, drive, tiny_model, logs, "--profile", path, "--landmarks-every", every)
+        assert code == 2 and "lid geometry" in err[-1] and "--landmarks-every 1" in err[-1], err
+        assert unchanged(logs)

@@ -139,6 +139,32 @@ def _frame_loop(sink, stop: threading.Event, lateness: list[float]) -> None:
         time.sleep(max(0.0, t0 + i / 25 - time.monotonic()))
 
 
+def test_a_half_sent_second_request_on_a_kept_alive_connection_is_dropped(sink, monkeypatch):
+    # One full request, then at once the start of a second head and nothing more: the second head
+    # must be complete within the header timeout too, or one client could hold a slot forever.
+    monkeypatch.setattr(serve, "HEADER_TIMEOUT_S", 1.0)
+    with socket.create_connection(("127.0.0.1", sink.port), timeout=5) as c:
+        c.sendall(f"GET /status HTTP/1.1\r\nHost: 127.0.0.1:{sink.port}\r\n\r\n".encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += c.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
+        while len(body) < length:
+            body += c.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200")
+        c.sendall(b"GET /status HTTP/1.1\r\n")
+        start = time.monotonic()
+        c.settimeout(4 * serve.HEADER_TIMEOUT_S + 2)
+        try:
+            closed = c.recv(1024) == b""
+        except socket.timeout:
+            closed = False
+        except OSError:  # reset by the server
+            closed = True
+    assert closed and time.monotonic() - start < 4 * serve.HEADER_TIMEOUT_S, "a half-sent second head was held"
+
+
 def test_half_open_connections_are_capped_and_dropped_after_the_header_timeout(sink, lines):
     stop, lateness = threading.Event(), []
     loop = threading.Thread(target=_frame_loop, args=(sink, stop, lateness), daemon=True)
