@@ -57,9 +57,16 @@ class GazeReader:
             self._last = None
             return Attention(on_road=False, why="no_face", drop="slump")
         rate = None
-        if self._last is not None and 0.0 < t - self._last[0] <= cfg.max_gap_s:
-            rate = (face.pitch_deg - self._last[1]) / (t - self._last[0])
-        self._last = (t, face.pitch_deg)
+        # The pitch rate is measured between new head poses. With --landmarks-every N the frames
+        # between landmark passes carry the last pass's pose unchanged (track.py moves only the
+        # points): measured frame to frame, the whole change would land on one frame and read N
+        # times too fast. So an unchanged pose is no new measurement and keeps the last one's time.
+        if self._last is not None and face.pitch_deg == self._last[1]:
+            pass
+        else:
+            if self._last is not None and 0.0 < t - self._last[0] <= cfg.max_gap_s:
+                rate = (face.pitch_deg - self._last[1]) / (t - self._last[0])
+            self._last = (t, face.pitch_deg)
         yaw, pitch = face.yaw_deg - cfg.yaw_centre_deg, face.pitch_deg - cfg.pitch_centre_deg
         gaze = iris_offset(face.landmarks)
         b = face.blendshapes

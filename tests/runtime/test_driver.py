@@ -196,3 +196,19 @@ def test_closure_then_slump_through_the_real_landmarker_and_eye_model(shared, la
     assert slump is not None and on is not None, evs
     assert on - 21 / 25 <= 3.0 and first(evs, "alert_on", "distraction") is None
     assert first(evs, "alert_on", "sleep") is not None and not any(k == "blink" and d.get("ended_by") == "no_face" for _, k, d in evs)
+
+
+def test_a_slow_nod_seen_every_6th_frame_is_no_head_drop():
+    # --landmarks-every 6 at 30 FPS: the pose changes only on landmark passes (the frames between
+    # carry it unchanged). A 20 deg/s nod (within the pitch gate) must read 20 deg/s, not 6 x 20.
+    from drowsy.runtime.gaze import GazeReader
+    from drowsy.settings import TemporalConfig
+
+    reader, drops = GazeReader(TemporalConfig()), []
+    for i in range(30):
+        t = i / 30
+        pass_t = (i // 6) * 6 / 30  # the time of the last landmark pass
+        drops.append(reader(t, face(pitch=-20.0 * pass_t)).drop)
+    assert drops.count("head_drop") == 0
+    fast = GazeReader(TemporalConfig())  # the same steps at 120 deg/s still read as a drop
+    assert any(fast(i / 30, face(pitch=-100.0 * (i // 6) * 6 / 30)).drop == "head_drop" for i in range(12))
