@@ -33,7 +33,7 @@ from ..settings_io import brief, read_toml, toml_value as _toml  # the run setti
 
 FORMAT = 1
 BASES = ("open_and_closed", "open_only")
-# The rule's constants, fixed from first principles before any evaluation (README: calibration);
+# The rule's constants, fixed from first principles before any evaluation (docs/calibrate.md);
 # the rule that ships is picked among capped/midpoint × fixed/half × the fusion rules of
 # calibrate_geometry.py (evaluation/calibration.py; docs/calibrate.md).
 OPEN_Q = 0.99  # the open eyes' high end: their 99th percentile
@@ -44,7 +44,7 @@ MAX_CENTRE_DEG = {"yaw_centre_deg": 20.0, "pitch_centre_deg": 20.0}  # a rest po
 HYSTERESIS_RULES = ("fixed", "half")  # see derive
 THRESHOLD_RULES = ("capped", "midpoint")  # see derive
 # What drowsy calibrate uses: the profile rule scripts/calibration_eval.py picks on the 8 ZJU people
-# (README). At the model's video operating point (0.4) every capped rule ties "no profile" there,
+# (docs/calibrate.md). At the model's video operating point (0.4) every capped rule ties "no profile" there,
 # and the tie goes to the rule that changes least: the model's threshold and hysteresis, kept
 # unless this person's open eyes reach them.
 THRESHOLD_RULE = "capped"
