@@ -88,7 +88,8 @@ def scenario_looks(folder: Path, landmarker: Path) -> None:
                 face = stage(frame)
                 if face is not None and mv["start_s"] + mv["ramp_s"] <= frame.t <= mv["end_s"] - mv["ramp_s"]:
                     gaze = iris_offset(face.landmarks)
-                    held.append((*looks_of(face, gaze), gaze[0]))
+                    if gaze is not None:
+                        held.append((*looks_of(face, gaze), gaze[0]))
         stage.close()
         a = np.array(held, dtype=float).reshape(-1, 4)
         print(f"| {sc['name']} | {mv['iris']} | {len(a)} | " + (
