@@ -96,14 +96,14 @@ def clip_landmarks(video: Path, condition: str, landmarker: Path):
     from drowsy.evaluation.degrade import degrade_frame
     from drowsy.runtime.capture import VideoSource
     from drowsy.runtime.landmarks import Landmarker
-    from drowsy.runtime.track import to_gray
+    from drowsy.runtime.crop import as_gray
 
     grays, lms = [], []
     with Landmarker(landmarker) as lmk, VideoSource(video) as source:
         for frame in source:
             frame = degrade_frame(frame, condition)
             face = lmk(frame)
-            grays.append(to_gray(frame.image))  # both methods get gray frames
+            grays.append(as_gray(frame.image))  # both methods get gray frames
             lms.append(None if face is None else face.landmarks)
     return grays, lms
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DrowsyError
-from ..runtime.calibrate_geometry import FUSION_RULES
+from ..runtime.calibrate_geometry import FUSION_RULES, lids
 from .blinks import BlinkCount
 from .clips import Labels, blink_frames, read_labels
 from .calibration_auc import auc, person_frames, pooled_auc
@@ -105,7 +105,7 @@ def one_pass(video: Path, classifier, landmarker: Path, jitter: int, cache: Path
     rows, events = [], []
     with pipeline, VideoSource(video) as source, pipeline.run(source) as loop:
         for r in (step.result for step in loop if step.result is not None):
-            rows.append((r.frame.t, r.frame.index, r.face, r.crops, r.scores, *_lids(r.face)))
+            rows.append((r.frame.t, r.frame.index, r.face, r.crops, r.scores, *lids(r.face)))
             events += r.state.events
         step_s = 1.0 / (source.fps or 25.0)
         if not rows:
@@ -115,17 +115,6 @@ def one_pass(video: Path, classifier, landmarker: Path, jitter: int, cache: Path
     save()
     t, frames = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     return rows, end_t, blink_frames(events, t, frames)
-
-
-def _lids(face) -> tuple[float, float]:
-    """(mean eye aspect ratio, mean eyeBlink) of a face; nan without one."""
-    from ..runtime.crop import eye_aspect_ratio
-    from ..runtime.fusion import eyeblink
-
-    if face is None:
-        return np.nan, np.nan
-    b = eyeblink(face.blendshapes)
-    return float(np.mean(eye_aspect_ratio(face.landmarks))), np.nan if b is None else float(np.mean(b))
 
 
 def rescored(rows: list, geometry) -> list:

@@ -90,15 +90,13 @@ def overlay(image: np.ndarray, text: str, left_s: float, face: bool) -> np.ndarr
 def _row(r) -> tuple:
     """(face, fused, right, left, yaw, pitch, ear, blink, iris x) of one frame's result; nan scores
     where the gate rejected it (the state is then neither open nor closed), nan pose without a face."""
-    from .crop import eye_aspect_ratio
-    from .fusion import eyeblink
+    from .calibrate_geometry import lids
     from .gaze import iris_offset
 
     if r.face is None:
         return (False, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
-    ear = float(np.mean(eye_aspect_ratio(r.face.landmarks)))
-    b, iris = eyeblink(r.face.blendshapes), iris_offset(r.face.landmarks)
-    geo = (ear, np.nan if b is None else float(np.mean(b)), np.nan if iris is None else iris[0])
+    iris = iris_offset(r.face.landmarks)
+    geo = (*lids(r.face), np.nan if iris is None else iris[0])
     if r.state.closed is None:
         return (True, np.nan, np.nan, np.nan, r.face.yaw_deg, r.face.pitch_deg, *geo)
     return (True, r.scores.fused, *(float(v) for v in r.scores.p_closed), r.face.yaw_deg, r.face.pitch_deg, *geo)
@@ -106,15 +104,14 @@ def _row(r) -> tuple:
 
 def calibration_pipeline(classifier, landmarker, jitter: int):
     """The run's own pipeline with default settings (pose gate from facing the camera);
-    `landmarker`: a .task path, or a landmark stage (evaluation: a recorded pass). With a path
-    the landmarker also gives the eyeBlink blendshapes: a second cue for the open and closed frames."""
-    from .landmarks import Landmarker
+    `landmarker`: a .task path, or a landmark stage (evaluation: a recorded pass). The run's
+    landmarker gives the eyeBlink blendshapes: a second cue for the open and closed frames."""
     from .pipeline import Pipeline
     from ..settings import ModelConfig, RunConfig
 
-    if not callable(landmarker):
-        landmarker = Landmarker(landmarker, blendshapes=True)
-    return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter)), classifier, landmarker)
+    if callable(landmarker):
+        return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter)), classifier, landmarker)
+    return Pipeline.from_config(RunConfig(model=ModelConfig(jitter=jitter, landmarker=str(landmarker))), classifier)
 
 
 def collect(source, pipeline, live: bool, headless: bool = True) -> Samples:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fusion import Geometry
+from .fusion import Geometry, eyeblink
 
 EAR_DROP = 0.30  # a closure: the mean EAR this fraction below the driver's open plateau ...
 BLINK_RISE = 0.30  # ... or the eyeBlink blendshape this much above its median (second cue)
@@ -38,6 +38,17 @@ CLOSED_LEVEL = 1.0 - 2 * EAR_DROP  # closed EAR / open EAR assumed when no closu
 # percentile of their CNN scores plus profile.MARGIN reaches the model's threshold); "ear": always.
 FUSION_RULES = ("cnn", "ear-needed", "ear")
 GEOMETRY_WEIGHT = 0.5  # half the CNN, half the lids: neither alone decides
+
+
+def lids(face) -> tuple[float, float]:
+    """(mean eye aspect ratio, mean eyeBlink blendshape) of both eyes of a face; nan without one
+    (the eyeBlink also without blendshapes)."""
+    from .crop import eye_aspect_ratio
+
+    if face is None:
+        return np.nan, np.nan
+    b = eyeblink(face.blendshapes)
+    return float(np.mean(eye_aspect_ratio(face.landmarks))), np.nan if b is None else float(np.mean(b))
 
 
 def cue(ear: np.ndarray, blink: np.ndarray | None, ref: np.ndarray) -> np.ndarray:

@@ -65,7 +65,8 @@ class CropSpec:
         return spec
 
 
-def _as_gray(image: np.ndarray) -> np.ndarray:
+def as_gray(image: np.ndarray) -> np.ndarray:
+    """A BGR, BGRA, one-channel or gray uint8 frame as gray (one clear error otherwise)."""
     import cv2
 
     if not isinstance(image, np.ndarray) or image.size == 0:
@@ -155,7 +156,7 @@ def crop_eyes(image: np.ndarray, landmarks: np.ndarray, spec: CropSpec = CropSpe
     x1, y1 = np.ceil(squares.reshape(-1, 2).max(axis=0)).astype(int) + 2
     x0, y0 = max(0, min(x0, w - 1)), max(0, min(y0, h - 1))
     x1, y1 = max(x0 + 1, min(x1, w)), max(y0 + 1, min(y1, h))
-    gray = _as_gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
+    gray = as_gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
     side_px = float(np.mean(np.hypot(*(squares[:, 0, 1] - squares[:, 0, 0]).T)))
     gray, k = _shrink(gray, side_px, spec.size)
     # Pixel centres: region pixel x lies at (x + 0.5) / k - 0.5 in the shrunk image.

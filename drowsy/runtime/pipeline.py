@@ -15,7 +15,6 @@ from __future__ import annotations
 from time import perf_counter
 
 from ..errors import DrowsyError
-from .gate import assessability
 from ..types import Drowsiness, Event, Face, Frame, FrameResult
 
 
@@ -137,7 +136,4 @@ def monitor_for(temporal, classifier):
 def judge(monitor, t: float, face: Face | None, crops, scores) -> Drowsiness:
     """The gate (monitor.cfg's pose and light limits), then the temporal stage, for one frame.
     Also used to replay recorded scores under other settings (evaluation/calibration.py)."""
-    if hasattr(monitor, "judge"):  # the driver monitor (driver.py): eyes, gaze and head
-        return monitor.judge(t, face, crops, scores)
-    reason = assessability(face, crops, monitor.cfg)  # None: a face, hence crops and scores
-    return monitor.update(t, scores.fused if reason is None else None, reason)
+    return monitor.judge(t, face, crops, scores)  # driver.py (eyes, gaze, head) or temporal.py (eyes)

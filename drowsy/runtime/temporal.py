@@ -33,6 +33,7 @@ from ..settings import DEFAULT_HYSTERESIS, LIMITS, TemporalConfig
 from ..settings_check import check, range_problem
 from ..types import Drowsiness, Event
 from .alerts import EPS, AlertBook
+from .gate import assessability
 from .perclos import CLOSED, OPEN, UNASSESSABLE, PerclosWindow
 
 # Closure alerts by the closure's length, lowest first (the lengths are settings).
@@ -94,6 +95,12 @@ class DrowsinessMonitor:
         drop: "head_drop" (head pitched past the gate or fast down) or "slump" (face gone) when
         the driver's facts (gaze.py) say so, else None."""
         return self._step(t, p_closed, unassessable, frame=True, drop=drop)
+
+    def judge(self, t: float, face, crops, scores) -> Drowsiness:
+        """The gate (cfg's pose and light limits), then the eye logic, for one frame: the eyes
+        alone, without the driver's gaze and head (driver.DriverMonitor.judge adds those)."""
+        reason = assessability(face, crops, self.cfg)  # None: a face, hence crops and scores
+        return self.update(t, scores.fused if reason is None else None, reason)
 
     def gap(self, t: float, reason: str = "camera_lost") -> Drowsiness:
         """No frame up to `t` (camera lost): the time counts as not assessable."""

@@ -33,7 +33,7 @@ from ..errors import UsageError
 from ..settings import FLOW_FB_MAX_PX, FLOW_MIN_POINTS, FLOW_RESIDUAL_MAX_PX
 from ..settings_check import problem
 from ..types import Face, Frame, LandmarkAge
-from .crop import EYE_CORNERS
+from .crop import EYE_CORNERS, as_gray
 
 # Eye corners, outer eye, brows, between the brows / nose bridge, upper cheeks: textured enough
 # to track, and rigid with the skull (the lids, which move in a blink, are left out).
@@ -50,16 +50,6 @@ class Tracked:
     landmarks_ms: float  # the landmarker's time spent for this frame (0 when moved by flow)
     motion_ms: float
     age: LandmarkAge
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    if image.ndim == 2:
-        return image
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.shape[2] == 3 else image[:, :, 0]
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, float]:
@@ -88,8 +78,8 @@ def flow_motion(prev_image: np.ndarray, image: np.ndarray, points: np.ndarray,
     margin = 0.4 * float(np.max(hi - lo)) + 2 * win[0]
     x0, y0 = (int(max(0, min(v, lim - 2))) for v, lim in zip(np.floor(lo - margin), (w, h)))
     x1, y1 = (int(min(lim, max(v, v0 + 2))) for v, v0, lim in zip(np.ceil(hi + margin), (x0, y0), (w, h)))
-    a = to_gray(np.ascontiguousarray(prev_image[y0:y1, x0:x1]))
-    b = to_gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
+    a = as_gray(np.ascontiguousarray(prev_image[y0:y1, x0:x1]))
+    b = as_gray(np.ascontiguousarray(image[y0:y1, x0:x1]))
     p0 = (pts - (x0, y0)).astype(np.float32).reshape(-1, 1, 2)
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03)
     kw = dict(winSize=win, maxLevel=levels, criteria=crit)
@@ -126,7 +116,7 @@ class EveryN:
     def __init__(self, landmarks, every: int, max_motion: float):
         self.landmarks, self.every, self.max_motion = landmarks, every, max_motion
         self._face: Face | None = None
-        self._base = None  # (landmarks at the landmark frame, its t)
+        self._base = None  # (landmarks at the landmark frame, its t, their eye width px)
         self._image = None
         self._count = every - 1  # frames since the last landmark pass: the first frame gets one
         self.passes = 0
@@ -141,7 +131,7 @@ class EveryN:
             if m is not None:
                 face = move(self._face, m)
                 shift = corner_shift(self._base[0], face.landmarks)
-                if shift <= self.max_motion * eye_width(self._base[0]):
+                if shift <= self.max_motion * self._base[2]:
                     self._face, self._image = face, image
                     age = LandmarkAge(self._count, (frame.t - self._base[1]) * 1e3, shift)
                     return Tracked(face, 0.0, (perf_counter() - t0) * 1e3, age)
@@ -153,7 +143,8 @@ class EveryN:
         face, ms = self.landmarks(frame)
         self.passes += 1
         self._face, self._image, self._count = face, image, 0
-        self._base = None if face is None else (face.landmarks, frame.t)
+        # The eye width of the pass, once: the motion limit of every frame until the next pass.
+        self._base = None if face is None else (face.landmarks, frame.t, eye_width(face.landmarks))
         return Tracked(face, ms, motion_ms, NO_FACE if face is None else LandmarkAge(0, 0.0, 0.0))
 
     def close(self) -> None:
